@@ -1,0 +1,205 @@
+"""The store interface: one small surface, two backends (DuckDB embedded, PostgreSQL).
+
+Prices hold the latest value per (instrument, interval_start); every superseded value
+moves to the revisions table with when and by which batch it was replaced, so any past
+state can be read back with `as_of`. Each call to `upsert_prices` is one batch: it
+commits whole or leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+import pyarrow as pa
+
+from ..core import InstrumentId, Iso, Market, Product
+
+__all__ = [
+    "BatchResult",
+    "DuplicateRowError",
+    "Freq",
+    "How",
+    "LocationResult",
+    "Peak",
+    "PriceData",
+    "PriceStore",
+    "StoreError",
+    "StoreStatus",
+    "UnknownInstrument",
+]
+
+Freq = Literal["15min", "hourly", "daily", "monthly"]
+How = Literal["mean", "min", "max"]
+Peak = Literal["on", "off"]
+PriceData = pa.Table | pa.RecordBatchReader | Iterable[pa.RecordBatch | pa.Table]
+InstrumentsArg = Sequence[str | InstrumentId] | None
+
+
+class StoreError(RuntimeError):
+    """Base class of store failures that callers are expected to handle."""
+
+
+class DuplicateRowError(StoreError):
+    """The same (instrument, interval_start) appears twice within one batch."""
+
+
+class UnknownInstrument(StoreError, KeyError):
+    """An instrument id that the store has never seen."""
+
+    def __init__(self, instruments: Sequence[str]) -> None:
+        self.instruments = list(instruments)
+        super().__init__(f"unknown instrument(s): {', '.join(self.instruments)}")
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What one upsert did. `duplicate_of` is set when identical content was already stored."""
+
+    batch_id: int | None
+    source: str
+    content_sha256: str
+    rows_received: int
+    rows_inserted: int
+    rows_revised: int
+    rows_unchanged: int
+    instruments_created: int
+    status: str
+    duplicate_of: int | None = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.rows_inserted or self.rows_revised)
+
+
+@dataclass(frozen=True, slots=True)
+class LocationResult:
+    inserted: int
+    updated: int
+    unchanged: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStatus:
+    backend: str
+    location: str
+    schema_version: int
+    latest_schema_version: int
+    counts: dict[str, int] = field(default_factory=dict)
+    first_interval: datetime | None = None
+    last_interval: datetime | None = None
+
+
+class PriceStore(ABC):
+    """A time-series store of canonical prices with revision history and lineage."""
+
+    backend: str
+
+    # -- lifecycle -------------------------------------------------------------------
+    @abstractmethod
+    def migrate(self) -> list[int]:
+        """Apply pending schema migrations; return the versions applied now."""
+
+    @abstractmethod
+    def status(self) -> StoreStatus: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> PriceStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writes ----------------------------------------------------------------------
+    @abstractmethod
+    def upsert_prices(
+        self,
+        data: PriceData,
+        *,
+        source: str,
+        fetched_at: datetime | None = None,
+        content_sha256: str | None = None,
+    ) -> BatchResult:
+        """Write one batch of canonical prices (`PRICE_SCHEMA`) in one transaction.
+
+        Identical rows are no-ops; a changed row moves the old one to revisions. A stream
+        of record batches is merged chunk by chunk inside the same transaction, so an
+        exception anywhere (in validation, in the store, or raised by the stream itself)
+        leaves nothing of the batch behind. Re-ingesting content already stored (same
+        sha256, nothing changed) writes nothing at all and returns `duplicate_of`.
+        """
+
+    @abstractmethod
+    def upsert_locations(self, table: pa.Table) -> LocationResult:
+        """Upsert location directory rows (`LOCATION_SCHEMA`), keyed by
+        (iso, location, effective_date). Rows are never deleted: a retired node gets a
+        termination_date and keeps its history."""
+
+    # -- reads -----------------------------------------------------------------------
+    @abstractmethod
+    def read_prices(
+        self,
+        instruments: InstrumentsArg,
+        start: datetime,
+        end: datetime,
+        *,
+        as_of: datetime | None = None,
+    ) -> pa.Table:
+        """Prices with `start <= interval_start < end`, as `PRICE_SCHEMA`, ordered by
+        instrument then time. `instruments=None` means all. With `as_of`, the values the
+        store held at that instant (rows first stored later are absent)."""
+
+    @abstractmethod
+    def latest(self, instruments: InstrumentsArg = None) -> pa.Table:
+        """The most recent interval of each instrument (`PRICE_SCHEMA`)."""
+
+    @abstractmethod
+    def resample(
+        self,
+        instruments: InstrumentsArg,
+        start: datetime,
+        end: datetime,
+        *,
+        freq: Freq,
+        how: How = "mean",
+        peak: Peak | None = None,
+        as_of: datetime | None = None,
+    ) -> pa.Table:
+        """Aggregate to `freq` buckets in each ISO's market clock (a daily bucket is the
+        local market day: 23, 24 or 25 hours). `peak` keeps only on- or off-peak
+        intervals by the ISO's calendar. Columns: instrument, interval_start,
+        interval_end, value, count."""
+
+    @abstractmethod
+    def revisions(
+        self, instruments: InstrumentsArg, start: datetime, end: datetime
+    ) -> pa.Table:
+        """Superseded values with recorded_at, superseded_at, batch_id, superseded_by."""
+
+    @abstractmethod
+    def instruments(
+        self,
+        *,
+        iso: Iso | None = None,
+        market: Market | None = None,
+        product: Product | None = None,
+    ) -> pa.Table:
+        """Instrument catalogue: instrument, iso, market, product, location, first and
+        last interval stored."""
+
+    @abstractmethod
+    def locations(self, *, iso: Iso | None = None, on: date | None = None) -> pa.Table:
+        """Location directory (`LOCATION_SCHEMA`); with `on`, only versions in effect then."""
+
+    @abstractmethod
+    def batches(self, *, limit: int = 100) -> pa.Table:
+        """Ingest batches, newest first: id, source, fetched_at, content_sha256, counts,
+        status, error, started_at, finished_at."""

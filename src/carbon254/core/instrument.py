@@ -73,9 +73,7 @@ def _member(enum: Any, raw: str, part: str, text: str) -> Any:
         return enum(raw.upper())
     except ValueError:
         allowed = ", ".join(m.value for m in enum)
-        raise InvalidInstrumentId(
-            text, part, f"{raw!r} is not one of {allowed}"
-        ) from None
+        raise InvalidInstrumentId(text, part, f"{raw!r} is not one of {allowed}") from None
 
 
 def _check_location(location: str, text: str) -> str:

@@ -50,9 +50,7 @@ def interval_starts(iso: Iso, day: date, interval: timedelta) -> pd.DatetimeInde
     return pd.date_range(start, end, freq=interval, inclusive="left")
 
 
-def hour_ending_to_start(
-    iso: Iso, day: date, hour_ending: int, repeated: bool = False
-) -> datetime:
+def hour_ending_to_start(iso: Iso, day: date, hour_ending: int, repeated: bool = False) -> datetime:
     """UTC start of the hour labelled `hour_ending` (1-24) on local `day`.
 
     On a fall-back day the repeated hour (HE2 in the US) appears twice; `repeated=True`

@@ -1,0 +1,133 @@
+"""The embedded backend: one DuckDB file, owned by one process.
+
+DuckDB lets one process open a file read-write, and while it does no other process can
+open it at all; so in embedded mode the API, the scheduler and ingestion share one
+process. Reads run on per-thread cursors and see committed data only.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from ..core import InstrumentId
+from ._prepare import day_major_order
+from ._sqlstore import SqlStore
+
+__all__ = ["DuckDBStore"]
+
+
+class DuckDBStore(SqlStore):
+    backend = "duckdb"
+    dialect = "duckdb"
+    stage_timestamp = pa.timestamp("us")
+    cluster_order = staticmethod(day_major_order)
+
+    def __init__(self, path: str | Path, *, memory_limit: str | None = None) -> None:
+        super().__init__()
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.location = str(self.path)
+        config = {"memory_limit": memory_limit} if memory_limit else {}
+        self._con = duckdb.connect(str(path), config=config)
+        self._local = threading.local()
+        self._closed = False
+
+    # -- connections -------------------------------------------------------------------
+    def _reader(self) -> duckdb.DuckDBPyConnection:
+        # The write connection serves reads on the thread that owns the write lock, so a
+        # read inside a transaction sees that transaction's own writes.
+        if self._write_lock._is_owned():  # type: ignore[attr-defined]
+            return self._con
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._local.cursor = self._con.cursor()
+        return cursor
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._con.close()
+
+    # -- primitives --------------------------------------------------------------------
+    def _execute(self, sql: str) -> None:
+        self._con.execute(sql)
+
+    def _scalar(self, sql: str) -> object:
+        rows = self._reader().execute(sql).fetchall()
+        return rows[0][0] if rows else None
+
+    def _fetch(self, sql: str, schema: pa.Schema) -> pa.Table:
+        table = self._reader().sql(sql).to_arrow_table()
+        columns = [table.column(i).cast(field.type) for i, field in enumerate(schema)]
+        return pa.Table.from_arrays(columns, schema=schema)
+
+    def _put_relation(self, name: str, table: pa.Table) -> None:
+        self._con.register(name, table)
+
+    def _drop_relation(self, name: str) -> None:
+        self._con.unregister(name)
+
+    def _insert_new_prices(self, stage: pa.Table, batch_id: int, recorded_at: datetime) -> None:
+        self._con.register("_new", stage)
+        try:
+            self._con.execute(
+                f"INSERT INTO prices SELECT *, {batch_id}, {self._literal(recorded_at)} FROM _new"
+            )
+        finally:
+            self._con.unregister("_new")
+
+    def _create_instruments(self, ids: list[InstrumentId], now: datetime) -> dict[str, int]:
+        first = int(self._scalar("SELECT coalesce(max(instrument_key), 0) FROM instruments")) + 1
+        keys = np.arange(first, first + len(ids), dtype=np.int32)
+        rows = pa.table(
+            {
+                "instrument_key": keys,
+                "instrument": [str(i) for i in ids],
+                "iso": [i.iso.value for i in ids],
+                "market": [i.market.value for i in ids],
+                "product": [i.product.value for i in ids],
+                "location": [i.location for i in ids],
+            }
+        )
+        self._con.register("_inst", rows)
+        self._con.execute(
+            "INSERT INTO instruments SELECT instrument_key, instrument, iso, market, product, "
+            f"location, NULL, NULL, {self._literal(now)} FROM _inst"
+        )
+        self._con.unregister("_inst")
+        return dict(zip(rows.column("instrument").to_pylist(), keys.tolist(), strict=True))
+
+    def _next_batch_id(self) -> int:
+        return int(self._scalar("SELECT coalesce(max(batch_id), 0) FROM ingest_batches")) + 1
+
+    def _begin(self) -> None:
+        self._con.begin()
+
+    def _commit(self) -> None:
+        self._con.commit()
+
+    def _rollback(self) -> None:
+        try:
+            self._con.rollback()
+        except duckdb.TransactionException:
+            pass  # nothing was open
+
+    def _literal(self, value: datetime) -> str:
+        naive = value.astimezone(UTC).replace(tzinfo=None)
+        return f"TIMESTAMP '{naive.isoformat(sep=' ')}'"
+
+    def _bucket_15min(self, column: str) -> str:
+        return f"time_bucket(INTERVAL '15 minutes', {column})"
+
+    def _cluster_sql(self, alias: str) -> str:
+        return (
+            f"date_trunc('day', {alias}.interval_start), {alias}.instrument_key, "
+            f"{alias}.interval_start"
+        )

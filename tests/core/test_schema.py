@@ -316,3 +316,7 @@ def test_locations_missing_and_null_required() -> None:
         validate_locations(locations().drop_columns(["effective_date"]))
     with pytest.raises(SchemaError, match="'location' has 1 null"):
         validate_locations(locations(location=["51288", "51288", None, "HB_NORTH"]))
+
+
+def test_infinite_value_is_rejected():
+    rejects(table(value=[30.0, float("inf"), 25.0]), "value is infinite")

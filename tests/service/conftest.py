@@ -11,7 +11,11 @@ import httpx
 import pyarrow as pa
 import pytest
 from fastapi import FastAPI
-from service_helpers import (
+
+from carbon254.service import create_app
+from carbon254.store.base import PriceStore
+
+from .service_helpers import (
     CAISO_DA,
     ERCOT_RT15,
     FALL_BACK,
@@ -21,9 +25,6 @@ from service_helpers import (
     open_duckdb,
     run_server,
 )
-
-from carbon254.service import create_app
-from carbon254.store.base import PriceStore
 
 
 @pytest.fixture

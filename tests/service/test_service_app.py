@@ -6,10 +6,11 @@ from pathlib import Path
 
 import httpx
 import pyarrow as pa
-from service_helpers import CAISO_DA, ERCOT_RT15, PJM_DA, open_duckdb, run_server
 
 from carbon254.service import create_app
 from carbon254.store.base import PriceStore
+
+from .service_helpers import CAISO_DA, ERCOT_RT15, PJM_DA, open_duckdb, run_server
 
 
 def test_health(client: httpx.Client, seeded: PriceStore) -> None:

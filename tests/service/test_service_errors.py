@@ -8,9 +8,10 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from service_helpers import PJM_DA, open_duckdb
 
 from carbon254.service import create_app
+
+from .service_helpers import PJM_DA, open_duckdb
 
 PROBLEM = "application/problem+json"
 DAY = {"start": "2024-11-03", "end": "2024-11-04"}
@@ -129,6 +130,7 @@ def test_unexpected_error_is_a_bare_500(
     assert "secret" not in response.text and "Traceback" not in response.text
     assert "RuntimeError" not in response.text
     assert body["detail"].startswith("an unexpected error occurred")
+    assert "secret internal detail" in caplog.text  # logged on the server instead
 
 
 def test_health_reports_broken_store(tmp_path: Path, live_server: Callable[[FastAPI], str]) -> None:
@@ -137,7 +139,7 @@ def test_health_reports_broken_store(tmp_path: Path, live_server: Callable[[Fast
     def sick() -> None:
         raise OSError("disk on fire")
 
-    store.status = sick  # type: ignore[method-assign]
+    store.schema_version = sick  # type: ignore[method-assign]
     base = live_server(create_app(store, owns_store=True))
     response = httpx.get(f"{base}/api/v1/health")
     assert "store check failed" in _problem(response, 503)["detail"]

@@ -13,7 +13,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 from fastapi import FastAPI
-from service_helpers import (
+
+from carbon254.core import PRICE_SCHEMA, Iso, market_day
+from carbon254.service import create_app
+from carbon254.store.base import PriceStore
+
+from .service_helpers import (
     CAISO_DA,
     ERCOT_RT15,
     FALL_BACK,
@@ -23,10 +28,6 @@ from service_helpers import (
     price_table,
     utc,
 )
-
-from carbon254.core import PRICE_SCHEMA, Iso, market_day
-from carbon254.service import create_app
-from carbon254.store.base import PriceStore
 
 ARROW = "application/vnd.apache.arrow.stream"
 ALL = f"{PJM_DA},{CAISO_DA},{ERCOT_RT15}"

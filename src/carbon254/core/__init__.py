@@ -14,18 +14,24 @@ from .intervals import (
 from .markets import Iso, LocationType, Market, Product
 from .peak import PeakDefinition, is_on_peak, nerc_holidays, peak_definition
 from .schema import (
+    BATCH_SCHEMA,
     COMPONENT_TOLERANCE,
+    INSTRUMENT_SCHEMA,
     LOCATION_SCHEMA,
     PRICE_SCHEMA,
+    RESAMPLE_SCHEMA,
     SchemaError,
     validate_locations,
     validate_prices,
 )
 
 __all__ = [
+    "BATCH_SCHEMA",
     "COMPONENT_TOLERANCE",
+    "INSTRUMENT_SCHEMA",
     "LOCATION_SCHEMA",
     "PRICE_SCHEMA",
+    "RESAMPLE_SCHEMA",
     "InstrumentId",
     "InvalidInstrumentId",
     "Iso",

@@ -18,9 +18,12 @@ from .instrument import InstrumentId, InvalidInstrumentId
 from .markets import Iso, LocationType
 
 __all__ = [
+    "BATCH_SCHEMA",
     "COMPONENT_TOLERANCE",
+    "INSTRUMENT_SCHEMA",
     "LOCATION_SCHEMA",
     "PRICE_SCHEMA",
+    "RESAMPLE_SCHEMA",
     "SchemaError",
     "instrument_codes",
     "validate_locations",
@@ -53,6 +56,45 @@ LOCATION_SCHEMA = pa.schema(
         pa.field("zone", pa.string()),
         pa.field("effective_date", pa.date32(), nullable=False),
         pa.field("termination_date", pa.date32()),
+    ]
+)
+
+# The shapes the store returns and the API serves: one definition for server and SDK.
+RESAMPLE_SCHEMA = pa.schema(
+    [
+        pa.field("instrument", pa.string(), nullable=False),
+        pa.field("interval_start", UTC_TS, nullable=False),
+        pa.field("interval_end", UTC_TS, nullable=False),
+        pa.field("value", pa.float64()),
+        pa.field("count", pa.int64(), nullable=False),
+    ]
+)
+INSTRUMENT_SCHEMA = pa.schema(
+    [
+        pa.field("instrument", pa.string(), nullable=False),
+        pa.field("iso", pa.string(), nullable=False),
+        pa.field("market", pa.string(), nullable=False),
+        pa.field("product", pa.string(), nullable=False),
+        pa.field("location", pa.string(), nullable=False),
+        pa.field("first_interval", UTC_TS),
+        pa.field("last_interval", UTC_TS),
+    ]
+)
+BATCH_SCHEMA = pa.schema(
+    [
+        pa.field("batch_id", pa.int64(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("fetched_at", UTC_TS),
+        pa.field("content_sha256", pa.string()),
+        pa.field("rows_received", pa.int64()),
+        pa.field("rows_inserted", pa.int64()),
+        pa.field("rows_revised", pa.int64()),
+        pa.field("rows_unchanged", pa.int64()),
+        pa.field("instruments_created", pa.int64()),
+        pa.field("status", pa.string(), nullable=False),
+        pa.field("error", pa.string()),
+        pa.field("started_at", UTC_TS),
+        pa.field("finished_at", UTC_TS),
     ]
 )
 
@@ -149,9 +191,13 @@ def validate_prices(table: pa.Table) -> pa.Table:
         raise SchemaError(f"interval_end must be after interval_start: {_row(table, bad)}")
     _check_interval_lengths(table, codes, parsed)
 
-    nan = pc.is_nan(table.column("value"))
+    value = table.column("value")
+    nan = pc.is_nan(value)
     if pc.any(nan).as_py():
         raise SchemaError(f"value is NaN: {_row(table, nan)}")
+    infinite = pc.is_inf(value)
+    if pc.any(infinite).as_py():
+        raise SchemaError(f"value is infinite: {_row(table, infinite)}")
     _check_components(table)
     _check_unique(table, codes, names)
     return table

@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..core import (
+    LOCATION_SCHEMA,
     PRICE_SCHEMA,
     InstrumentId,
     Iso,
@@ -42,7 +43,10 @@ from .demo_shapes import (
     episodes,
     load_shape,
     node_location,
+    rt_events,
+    sigmoid,
     solar_shape,
+    stack_price,
     week_factor,
 )
 
@@ -132,7 +136,7 @@ def generate_demo_market(
         key = (zlib.crc32(iso.value.encode()),)  # adding an ISO leaves the others unchanged
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
         prices += _simulate(profile, grid, start, days, rng)
-    locations = validate_locations(pa.Table.from_pylist(rows))
+    locations = validate_locations(pa.Table.from_pylist(rows, schema=LOCATION_SCHEMA))
     return DemoMarket(seed, start, days, locations, tuple(prices), aggregates)
 
 
@@ -214,14 +218,17 @@ class _Grid:
             pick = in_zone & generator if profile.hub_gen_only else in_zone
             pick = pick if pick.any() else (in_zone if in_zone.any() else eligible)
             weights.append(pick / pick.sum())
-            aggs.append(_row(profile.iso, hub.location, hub.name, LocationType.HUB, None, dates[n + h]))
+            aggs.append(
+                _row(profile.iso, hub.location, hub.name, LocationType.HUB, None, dates[n + h])
+            )
         for j, zone in enumerate(zone_aggs):
             in_zone = (zone_of == key_index[zone.key]) & eligible
             pick = in_zone & ~generator if (in_zone & ~generator).any() else in_zone
             pick = pick if pick.any() else eligible
             size = np.where(pick, rng.uniform(0.5, 2.0, n), 0.0)
             weights.append(size / size.sum())
-            loc, name = zone.aggregate  # type: ignore[misc]
+            assert zone.aggregate is not None
+            loc, name = zone.aggregate
             aggs.append(_row(profile.iso, loc, name, profile.zone_type, zone.label, dates[-1 - j]))
         w = np.array(weights).reshape(len(aggs), n)
         for row, wi in zip(aggs, w, strict=True):
@@ -236,7 +243,9 @@ class _Grid:
         )
 
 
-def _row(iso: Iso, loc: str, name: str, kind: LocationType, zone: str | None, eff: date):
+def _row(
+    iso: Iso, loc: str, name: str, kind: LocationType, zone: str | None, eff: date
+) -> dict[str, Any]:
     return {
         "iso": iso.value,
         "location": loc,
@@ -251,19 +260,6 @@ def _row(iso: Iso, loc: str, name: str, kind: LocationType, zone: str | None, ef
 def _fixed_dates(rng: np.random.Generator, count: int, start: date) -> list[date]:
     lo, hi = (d.toordinal() for d in _FIXED_DATES)
     return [min(date.fromordinal(int(o)), start) for o in rng.integers(lo, hi, count)]
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def _stack_price(profile: IsoProfile, net: np.ndarray, gas: np.ndarray) -> np.ndarray:
-    """Marginal cost of the supply stack at `net` load (share of peak): gas units along a
-    convex heat-rate curve, sliding to the renewables' negative bid when they are marginal."""
-    a, b = profile.heat_rate
-    thermal = gas * (a + b * np.clip(net, 0.0, None) ** 3) + profile.vom
-    marginal_renewables = _sigmoid((0.42 - net) / 0.025)
-    return thermal + marginal_renewables * (profile.floor_price - thermal)
 
 
 def _simulate(
@@ -285,30 +281,30 @@ def _simulate(
     holiday = np.array([d in holidays for d in calendar])[rt_day]
     weekday = np.array([d.weekday() for d in calendar])[rt_day]
 
-    # Weather and fuel: daily gas walk, daily temperature, hourly wind, daily cloud cover.
+    # Weather and fuel: daily gas walk, daily temperature, hourly wind, daily sunshine.
     gas = profile.gas * np.exp(np.cumsum(rng.normal(0.002, 0.03, days)))[rt_day]
     weather = ar1(rng.normal(0.0, 1.0, days), 0.7)[rt_day]
     wind = ar1(rng.normal(0.0, 1.3, nh), 0.97)
     wind_fc = wind + ar1(rng.normal(0.0, 0.5, nh), 0.9)
     t_hour, t_rt = np.arange(nh) + 0.5, (np.arange(nr) + 0.5) / _SUB
-    wind, wind_fc = (np.interp(t_rt, t_hour, _sigmoid(z - 0.3)) for z in (wind, wind_fc))
-    cloud_fc = rng.beta(5.0, 2.0, days)[rt_day]
-    cloud = np.clip(cloud_fc + ar1(rng.normal(0.0, 0.12, nr), np.exp(-1 / 18)), 0.0, 1.0)
+    wind, wind_fc = (np.interp(t_rt, t_hour, sigmoid(z - 0.3)) for z in (wind, wind_fc))
+    sun_fc = rng.beta(5.0, 2.0, days)[rt_day]
+    sun = np.clip(sun_fc + ar1(rng.normal(0.0, 0.12, nr), np.exp(-1 / 18)), 0.0, 1.0)
     load = load_shape(hour) * week_factor(weekday, holiday) * (1.0 + 0.05 * weather)
     solar = profile.solar_share * solar_shape(hour)
 
     # Day-ahead clears on forecasts; real time on what happened.
-    net_da = load - profile.wind_share * wind_fc - solar * cloud_fc
+    net_da = load - profile.wind_share * wind_fc - solar * sun_fc
     load_rt = load * (1.0 + ar1(rng.normal(0.0, 0.02, nr), np.exp(-1 / 24)))
-    net_rt = load_rt - profile.wind_share * wind - solar * cloud
-    da_energy = _stack_price(profile, net_da, gas).reshape(nh, _SUB).mean(axis=1)
+    net_rt = load_rt - profile.wind_share * wind - solar * sun
+    da_energy = stack_price(profile, net_da, gas).reshape(nh, _SUB).mean(axis=1)
     da_energy *= np.exp(ar1(rng.normal(0.0, 0.05, nh), 0.8))
     noise = ar1(rng.normal(0.0, 0.10, nr), np.exp(-1 / 12)) + ar1(rng.normal(0, 0.04, nr), 0.5)
-    rt_energy = _stack_price(profile, net_rt, gas) * np.exp(noise)
+    rt_energy = stack_price(profile, net_rt, gas) * np.exp(noise)
     rt_energy += ar1(rng.normal(0.0, 2.0, nr), 0.6)
-    _rt_events(rng, rt_energy, net_rt, days)
+    rt_events(rng, rt_energy, net_rt, days)
 
-    mu_da, mu_rt = _shadow_prices(profile, rng, days, load, wind_fc, solar * cloud_fc)
+    mu_da, mu_rt = _shadow_prices(profile, rng, days, load, wind_fc, solar * sun_fc)
     da_load = load.reshape(nh, _SUB).mean(axis=1)
     out = []
     for market, starts, day, energy, mu, level in (
@@ -319,21 +315,6 @@ def _simulate(
         loss = (energy * (0.85 + 0.25 * (level - 0.8)))[:, None] * grid.mlf[None, :]
         out.append(_table(iso, market, grid, starts, day, energy, congestion, loss))
     return out
-
-
-def _rt_events(rng: np.random.Generator, rt: np.ndarray, net: np.ndarray, days: int) -> None:
-    """Scarcity spikes at tight peak intervals and negative dips when load is low."""
-    for ep in episodes(rng, np.clip(net, 0.0, None) ** 8, 1 + rng.poisson(0.12 * days), 3):
-        peak = float(np.clip(rng.lognormal(np.log(450.0), 0.55), 150.0, 2500.0))
-        rt[ep[0] : ep[1]] = np.maximum(rt[ep[0] : ep[1]], peak * _hump(ep[1] - ep[0]))
-    low = np.clip(0.9 - net, 0.01, None) ** 4
-    for ep in episodes(rng, low, 1 + rng.poisson(0.08 * days), 4):
-        dip = -rng.uniform(5.0, 80.0)
-        rt[ep[0] : ep[1]] = np.minimum(rt[ep[0] : ep[1]], dip * _hump(ep[1] - ep[0]))
-
-
-def _hump(n: int) -> np.ndarray:
-    return np.sin(np.pi * (np.arange(n) + 0.5) / n) ** 0.5
 
 
 def _shadow_prices(

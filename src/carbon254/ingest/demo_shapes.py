@@ -23,7 +23,10 @@ __all__ = [
     "episodes",
     "load_shape",
     "node_location",
+    "rt_events",
+    "sigmoid",
     "solar_shape",
+    "stack_price",
     "week_factor",
 ]
 
@@ -71,18 +74,43 @@ class IsoProfile:
     constraints: tuple[ConstraintSpec, ...]
 
 
-def _z(key: str, subs: str, label: str = "", prefix: str = "", agg: tuple[str, str] | None = None):
+def _z(
+    key: str, subs: str, label: str = "", prefix: str = "", agg: tuple[str, str] | None = None
+) -> ZoneSpec:
     return ZoneSpec(key, label or key, prefix, tuple(subs.split(",")), agg)
 
 
 PJM = IsoProfile(
-    Iso.PJM, 3.4, (6.8, 9.0), 2.0, 0.08, 0.04, -15.0, 2000.0, LocationType.ZONE, False,
+    iso=Iso.PJM,
+    gas=3.6,
+    heat_rate=(6.8, 9.0),
+    vom=2.0,
+    wind_share=0.08,
+    solar_share=0.04,
+    floor_price=-15.0,
+    penalty=2000.0,
+    zone_type=LocationType.ZONE,
+    hub_gen_only=False,
     zones=(
-        _z("AEP", "ROCKPORT,AMOS,MITCHELL,CARDINAL,CONESVILLE,MOUNTAINEER,KAMMER", agg=("8445784", "AEP")),
-        _z("APS", "HARRISON,FT MARTIN,HATFIELD,MEADOWBROOK,BLACK OAK,DOUBS", agg=("8394954", "APS")),
+        _z(
+            "AEP",
+            "ROCKPORT,AMOS,MITCHELL,CARDINAL,CONESVILLE,MOUNTAINEER,KAMMER",
+            agg=("8445784", "AEP"),
+        ),
+        _z(
+            "APS", "HARRISON,FT MARTIN,HATFIELD,MEADOWBROOK,BLACK OAK,DOUBS", agg=("8394954", "APS")
+        ),
         _z("ATSI", "SAMMIS,DAVIS-BESSE,PERRY,BAYSHORE,AVON LAKE,STAR", agg=("116013753", "ATSI")),
-        _z("COMED", "BYRON,BRAIDWOOD,DRESDEN,LASALLE,QUAD CITIES,JOLIET,POWERTON", agg=("33092315", "COMED")),
-        _z("DOM", "NORTH ANNA,SURRY,CHESTERFIELD,BATH COUNTY,CLOVER,LADYSMITH", agg=("34964545", "DOM")),
+        _z(
+            "COMED",
+            "BYRON,BRAIDWOOD,DRESDEN,LASALLE,QUAD CITIES,JOLIET,POWERTON",
+            agg=("33092315", "COMED"),
+        ),
+        _z(
+            "DOM",
+            "NORTH ANNA,SURRY,CHESTERFIELD,BATH COUNTY,CLOVER,LADYSMITH",
+            agg=("34964545", "DOM"),
+        ),
         _z("BGE", "CALVERT CLIFFS,BRANDON SHORES,WAGNER,CONASTONE,RIVERSIDE", agg=("51292", "BGE")),
         _z("PECO", "LIMERICK,PEACH BOTTOM,EDDYSTONE,CROMBY,WHITPAIN", agg=("51297", "PECO")),
         _z("PSEG", "SALEM,HOPE CREEK,LINDEN,BERGEN,SEWAREN,HUDSON", agg=("51301", "PSEG")),
@@ -95,7 +123,9 @@ PJM = IsoProfile(
         HubSpec("35010337", "DOMINION HUB", ("DOM",)),
     ),
     constraints=(
-        ConstraintSpec("AP SOUTH L/O BLACK OAK-BEDINGTON", ("AEP", "APS"), ("BGE", "DOM"), "load", 0.6, 35.0),
+        ConstraintSpec(
+            "AP SOUTH L/O BLACK OAK-BEDINGTON", ("AEP", "APS"), ("BGE", "DOM"), "load", 0.6, 35.0
+        ),
         ConstraintSpec("5004/5005 INTERFACE", ("AEP", "ATSI"), ("PECO", "PSEG"), "load", 0.4, 25.0),
         ConstraintSpec("COMED-NIPSCO", ("COMED",), ("AEP",), "wind", 0.5, 18.0),
         ConstraintSpec("CONASTONE-PEACH BOTTOM 500 KV", ("PECO",), ("BGE",), "load", 0.3, 45.0),
@@ -104,7 +134,16 @@ PJM = IsoProfile(
 )
 
 MISO = IsoProfile(
-    Iso.MISO, 3.1, (6.9, 8.5), 2.5, 0.30, 0.03, -25.0, 1000.0, LocationType.LOAD_ZONE, False,
+    iso=Iso.MISO,
+    gas=3.1,
+    heat_rate=(6.9, 8.5),
+    vom=2.5,
+    wind_share=0.25,
+    solar_share=0.03,
+    floor_price=-25.0,
+    penalty=1000.0,
+    zone_type=LocationType.LOAD_ZONE,
+    hub_gen_only=False,
     zones=(
         _z("LRZ1", "SHERCO,KING,BLKDOG,PRISLAND,MONTICELLO,GRANDMEADOW", prefix="NSP"),
         _z("LRZ3", "NEAL,LANSING,OTTUMWA,WHISPERWIND", prefix="ALTW"),
@@ -128,18 +167,39 @@ MISO = IsoProfile(
         ConstraintSpec("MN-WI EXPORT INTERFACE", ("LRZ1",), ("LRZ4", "LRZ6"), "wind", 0.7, 22.0),
         ConstraintSpec("IOWA WIND FLOWGATE", ("LRZ3",), ("LRZ4",), "wind", 0.5, 15.0),
         ConstraintSpec("MICHIGAN IMPORT", ("LRZ6",), ("LRZ7",), "load", 0.4, 20.0),
-        ConstraintSpec("MISO SOUTH-NORTH RDT", ("LRZ8", "LRZ9"), ("LRZ4", "LRZ6"), "load", 0.3, 12.0),
+        ConstraintSpec(
+            "MISO SOUTH-NORTH RDT", ("LRZ8", "LRZ9"), ("LRZ4", "LRZ6"), "load", 0.3, 12.0
+        ),
         ConstraintSpec("AMITE SOUTH", ("LRZ8",), ("LRZ9",), "load", 0.3, 30.0),
     ),
 )
 
 CAISO = IsoProfile(
-    Iso.CAISO, 4.2, (7.2, 8.0), 2.5, 0.05, 0.38, -20.0, 1500.0, LocationType.LOAD_ZONE, True,
+    iso=Iso.CAISO,
+    gas=4.2,
+    heat_rate=(7.2, 8.0),
+    vom=2.5,
+    wind_share=0.05,
+    solar_share=0.38,
+    floor_price=-20.0,
+    penalty=1500.0,
+    zone_type=LocationType.LOAD_ZONE,
+    hub_gen_only=True,
     zones=(
-        _z("NP15", "MOSSLD,PITSBG,CONTRC,DELTA,TESLA,HUMBPP,COLUSA", agg=("DLAP_PGAE-APND", "PG&E DLAP")),
-        _z("ZP26", "DIABLO,MIDWAY,GATES,MORROB,TOPAZ", "NP15"),
-        _z("SP15", "ALAMIT,HNTGBH,REDOND,MIRLOM,VINCNT,LUGO,DEVERS", agg=("DLAP_SCE-APND", "SCE DLAP")),
-        _z("SDGE", "ENCINA,OTAY,PALOMR,MIGUEL,ESCNDO", "SP15", agg=("DLAP_SDGE-APND", "SDG&E DLAP")),
+        _z(
+            "NP15",
+            "MOSSLD,PITSBG,CONTRC,DELTA,TESLA,HUMBPP,COLUSA",
+            agg=("DLAP_PGAE-APND", "PG&E DLAP"),
+        ),
+        _z("ZP26", "DIABLO,MIDWAY,GATES,MORROB,TOPAZ"),
+        _z(
+            "SP15",
+            "ALAMIT,HNTGBH,REDOND,MIRLOM,VINCNT,LUGO,DEVERS",
+            agg=("DLAP_SCE-APND", "SCE DLAP"),
+        ),
+        _z(
+            "SDGE", "ENCINA,OTAY,PALOMR,MIGUEL,ESCNDO", "SP15", agg=("DLAP_SDGE-APND", "SDG&E DLAP")
+        ),
     ),
     hubs=(
         HubSpec("TH_NP15_GEN-APND", "NP15 TRADING HUB", ("NP15",)),
@@ -168,13 +228,14 @@ def node_location(
         name = sub.replace(" ", "")[:10] + (str(k % 4 + 1) if generator else "_LD")
         return f"{zone.prefix}.{name}", f"{zone.prefix} {sub} {'UNIT' if generator else 'LOAD'}"
     code = "2" if generator else "6"  # CAISO pnodes "SUB_KV_UNIT"
-    loc = f"{sub}_{code}_{'UNIT' + str(k % 3 + 1) if generator else f'N{k:03d}'}"
+    loc = f"{sub}_{code}_{'UNIT' + str(k % 3 + 1) if generator else f'N{k + 1:03d}'}"
     return loc, f"{sub} {'GENERATION' if generator else 'LOAD'} {k % 3 + 1}"
 
 
 def load_shape(hour: np.ndarray) -> np.ndarray:
     """Autumn load relative to the daily peak, by local hour (float): a morning ramp, a
     midday shoulder, the evening peak after dark, and the trough before dawn."""
+
     def bump(center: float, width: float) -> np.ndarray:
         return np.exp(-(((hour - center) / width) ** 2))
 
@@ -223,3 +284,32 @@ def episodes(
     starts = rng.choice(weights.size, size=count, p=p)
     lengths = rng.geometric(1.0 / max(mean_steps, 1.0), size=count)
     return [(int(s), int(min(s + n, weights.size))) for s, n in zip(starts, lengths, strict=True)]
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def stack_price(profile: IsoProfile, net: np.ndarray, gas: np.ndarray) -> np.ndarray:
+    """Marginal cost of the supply stack at `net` load (share of peak): gas units along a
+    convex heat-rate curve, sliding to the renewables' negative bid when they are marginal."""
+    a, b = profile.heat_rate
+    thermal = gas * (a + b * np.clip(net, 0.0, None) ** 3) + profile.vom
+    marginal_renewables = sigmoid((0.42 - net) / 0.025)
+    return thermal + marginal_renewables * (profile.floor_price - thermal)
+
+
+def rt_events(rng: np.random.Generator, rt: np.ndarray, net: np.ndarray, days: int) -> None:
+    """Scarcity spikes at tight peak intervals and negative dips when load is low."""
+    spikes = episodes(rng, np.clip(net, 0.0, None) ** 8, 1 + rng.poisson(0.12 * days), 3)
+    for i, ep in enumerate(spikes):
+        peak = float(np.clip(rng.lognormal(np.log(450.0), 0.55), 400.0 if i == 0 else 150.0, 2500))
+        rt[ep[0] : ep[1]] = np.maximum(rt[ep[0] : ep[1]], peak * _hump(ep[1] - ep[0]))
+    low = np.clip(0.9 - net, 0.01, None) ** 4
+    for ep in episodes(rng, low, 1 + rng.poisson(0.08 * days), 4):
+        dip = -rng.uniform(5.0, 80.0)
+        rt[ep[0] : ep[1]] = np.minimum(rt[ep[0] : ep[1]], dip * _hump(ep[1] - ep[0]))
+
+
+def _hump(n: int) -> np.ndarray:
+    return np.sin(np.pi * (np.arange(n) + 0.5) / n) ** 0.5

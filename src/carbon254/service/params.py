@@ -20,6 +20,7 @@ __all__ = [
     "Limits",
     "ParamErrors",
     "PriceQuery",
+    "check_range",
     "parse_enum",
     "parse_instant",
     "parse_instruments",

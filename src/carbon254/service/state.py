@@ -7,18 +7,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from ..store.base import PriceStore
-from .params import Limits
 
-__all__ = ["LimitsDep", "StoreDep", "get_limits", "get_store"]
+__all__ = ["StoreDep", "get_store"]
 
 
 def get_store(request: Request) -> PriceStore:
     return request.app.state.store
 
 
-def get_limits(request: Request) -> Limits:
-    return request.app.state.limits
-
-
 StoreDep = Annotated[PriceStore, Depends(get_store)]
-LimitsDep = Annotated[Limits, Depends(get_limits)]

@@ -47,8 +47,7 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> PriceStore:
         if migrate:
             store.migrate()
         else:
-            store._check_schema()  # type: ignore[attr-defined]
-            store._load_instrument_cache()  # type: ignore[attr-defined]
+            store.check_schema()
     except BaseException:
         store.close()
         raise

@@ -7,6 +7,7 @@ emits one CASE expression, which DuckDB and PostgreSQL evaluate at full speed.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
@@ -33,16 +34,14 @@ def _segments(iso: Iso, start: datetime, end: datetime) -> list[tuple[datetime, 
     return segments
 
 
-def local_time_sql(
-    column: str, iso: Iso, start: datetime, end: datetime, literal: Literal
-) -> str:
+def local_time_sql(column: str, iso: Iso, start: datetime, end: datetime, literal: Literal) -> str:
     """SQL for `column` (UTC) shifted to the ISO's local wall time, valid on [start, end)."""
     segments = _segments(iso, start, end)
     if len(segments) == 1:
         return f"({column} + INTERVAL '{segments[0][1]} minutes')"
     whens = [
         f"WHEN {column} < {literal(nxt[0])} THEN INTERVAL '{cur[1]} minutes'"
-        for cur, nxt in zip(segments, segments[1:], strict=False)
+        for cur, nxt in itertools.pairwise(segments)
     ]
     return f"({column} + CASE {' '.join(whens)} ELSE INTERVAL '{segments[-1][1]} minutes' END)"
 

@@ -107,7 +107,20 @@ class PriceStore(ABC):
         """Apply pending schema migrations; return the versions applied now."""
 
     @abstractmethod
-    def status(self) -> StoreStatus: ...
+    def schema_version(self) -> int:
+        """The schema version the store is at (cheap: for health checks)."""
+
+    @abstractmethod
+    def latest_schema_version(self) -> int:
+        """The schema version this code would migrate the store to."""
+
+    @abstractmethod
+    def check_schema(self) -> None:
+        """Raise `StoreError` unless the store is at exactly `latest_schema_version()`."""
+
+    @abstractmethod
+    def status(self) -> StoreStatus:
+        """Backend, location, schema versions and row counts (may scan: not for probes)."""
 
     @abstractmethod
     def close(self) -> None: ...
@@ -179,9 +192,7 @@ class PriceStore(ABC):
         interval_end, value, count."""
 
     @abstractmethod
-    def revisions(
-        self, instruments: InstrumentsArg, start: datetime, end: datetime
-    ) -> pa.Table:
+    def revisions(self, instruments: InstrumentsArg, start: datetime, end: datetime) -> pa.Table:
         """Superseded values with recorded_at, superseded_at, batch_id, superseded_by."""
 
     @abstractmethod

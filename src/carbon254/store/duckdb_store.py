@@ -7,6 +7,7 @@ process. Reads run on per-thread cursors and see committed data only.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -114,10 +115,8 @@ class DuckDBStore(SqlStore):
         self._con.commit()
 
     def _rollback(self) -> None:
-        try:
+        with contextlib.suppress(duckdb.TransactionException):  # nothing was open
             self._con.rollback()
-        except duckdb.TransactionException:
-            pass  # nothing was open
 
     def _literal(self, value: datetime) -> str:
         naive = value.astimezone(UTC).replace(tzinfo=None)

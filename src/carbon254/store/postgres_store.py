@@ -1,0 +1,233 @@
+"""The server backend: PostgreSQL, prices partitioned by UTC day.
+
+Writers are serialized with a transaction-scoped advisory lock, so several processes may
+ingest (unlike DuckDB). Bulk data moves with COPY in both directions: CSV produced and
+parsed by Arrow, timestamps leaving SQL as integer microseconds so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from ..core import InstrumentId
+from ._prepare import time_major_order
+from ._sqlstore import SqlStore
+
+__all__ = ["PostgresStore"]
+
+_WRITER_LOCK = 0x0C254  # advisory lock id serializing writers across processes
+_PG_TYPES = {
+    pa.int32(): "integer",
+    pa.int64(): "bigint",
+    pa.float64(): "double precision",
+    pa.string(): "text",
+    pa.date32(): "date",
+    pa.bool_(): "boolean",
+}
+
+
+def _pg_type(arrow_type: pa.DataType) -> str:
+    if pa.types.is_timestamp(arrow_type):
+        return "timestamptz"
+    return _PG_TYPES[arrow_type]
+
+
+def _csv(table: pa.Table) -> bytes:
+    for i, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type) and field.type.tz is None:
+            table = table.set_column(i, field.name, table.column(i).cast(pa.timestamp("us", "UTC")))
+    sink = io.BytesIO()
+    pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    return sink.getvalue()
+
+
+class PostgresStore(SqlStore):
+    backend = "postgres"
+    dialect = "postgres"
+    stage_timestamp = pa.timestamp("us", tz="UTC")
+    cluster_order = staticmethod(time_major_order)
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
+        self.location = _redact(url)
+        self._con = self._connect(autocommit=True)
+        self._local = threading.local()
+        self._readers: list[psycopg.Connection] = []
+        self._partitions: set[str] = set()
+        self._in_tx = False
+
+    @staticmethod
+    def _connect_url(url: str, autocommit: bool) -> psycopg.Connection:
+        con = psycopg.connect(url, autocommit=autocommit)
+        con.execute("SET TIME ZONE 'UTC'")
+        return con
+
+    def _connect(self, autocommit: bool) -> psycopg.Connection:
+        return self._connect_url(self.url, autocommit)
+
+    def _reader(self) -> psycopg.Connection:
+        if self._write_lock._is_owned():  # type: ignore[attr-defined]
+            return self._con
+        con = getattr(self._local, "con", None)
+        if con is None or con.closed:
+            con = self._local.con = self._connect(autocommit=True)
+            self._readers.append(con)
+        return con
+
+    def close(self) -> None:
+        for con in [*self._readers, self._con]:
+            if not con.closed:
+                con.close()
+
+    # -- primitives --------------------------------------------------------------------
+    def _execute(self, sql: str) -> None:
+        self._con.execute(sql)  # type: ignore[arg-type]
+
+    def _scalar(self, sql: str) -> object:
+        row = self._reader().execute(sql).fetchone()  # type: ignore[arg-type]
+        return None if row is None else row[0]
+
+    def _fetch(self, sql: str, schema: pa.Schema) -> pa.Table:
+        sink = io.BytesIO()
+        with self._reader().cursor().copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:  # type: ignore[arg-type]
+            for block in copy:
+                sink.write(block)
+        read_types = {
+            f.name: pa.int64() if pa.types.is_timestamp(f.type) else f.type for f in schema
+        }
+        data = sink.getvalue()
+        if not data:
+            return schema.empty_table()
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(column_names=schema.names),
+            convert_options=pacsv.ConvertOptions(
+                column_types=read_types, strings_can_be_null=True, quoted_strings_can_be_null=False
+            ),
+        )
+        columns = []
+        for field in schema:
+            column = table.column(field.name)
+            if pa.types.is_timestamp(field.type):
+                column = column.cast(pa.timestamp("us", tz="UTC"))
+            columns.append(column.cast(field.type))
+        return pa.Table.from_arrays(columns, schema=schema)
+
+    def _ts_out(self, column: str) -> str:
+        return f"(extract(epoch FROM {column}) * 1000000)::bigint"
+
+    def _put_relation(self, name: str, table: pa.Table) -> None:
+        columns = ", ".join(f"{f.name} {_pg_type(f.type)}" for f in table.schema)
+        self._con.execute(f"DROP TABLE IF EXISTS {name}")  # type: ignore[arg-type]
+        self._con.execute(f"CREATE TEMP TABLE {name} ({columns}) ON COMMIT DROP")  # type: ignore[arg-type]
+        self._copy_in(name, table)
+
+    def _copy_in(self, name: str, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        columns = ", ".join(table.column_names)
+        with self._con.cursor().copy(f"COPY {name} ({columns}) FROM STDIN (FORMAT csv)") as copy:  # type: ignore[arg-type]
+            copy.write(_csv(table))
+
+    def _drop_relation(self, name: str) -> None:
+        self._con.execute(f"DROP TABLE IF EXISTS {name}")  # type: ignore[arg-type]
+
+    def _insert_new_prices(self, stage: pa.Table, batch_id: int, recorded_at: datetime) -> None:
+        n = stage.num_rows
+        rows = stage.append_column("batch_id", pa.array(np.full(n, batch_id, dtype=np.int64)))
+        rows = rows.append_column(
+            "recorded_at",
+            pa.array([recorded_at] * 1, pa.timestamp("us", "UTC")).take(
+                np.zeros(n, dtype=np.int64)
+            ),
+        )
+        self._copy_in("prices", rows)
+
+    def _before_merge(self, lo: datetime, hi: datetime) -> None:
+        day = lo.astimezone(UTC).date()
+        while day <= hi.astimezone(UTC).date():
+            name = f"prices_p{day:%Y%m%d}"
+            if name not in self._partitions:
+                nxt = day + timedelta(days=1)
+                self._con.execute(  # type: ignore[call-overload]
+                    f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF prices FOR VALUES "
+                    f"FROM ('{day.isoformat()} 00:00:00+00') TO ('{nxt.isoformat()} 00:00:00+00')"
+                )
+                self._partitions.add(name)
+            day += timedelta(days=1)
+
+    def _create_instruments(self, ids: list[InstrumentId], now: datetime) -> dict[str, int]:
+        created: dict[str, int] = {}
+        with self._con.cursor() as cur:
+            for iid in ids:
+                cur.execute(
+                    "INSERT INTO instruments (instrument, iso, market, product, location, "
+                    "created_at) VALUES (%s, %s, %s, %s, %s, %s) RETURNING instrument_key",
+                    (
+                        str(iid),
+                        iid.iso.value,
+                        iid.market.value,
+                        iid.product.value,
+                        iid.location,
+                        now,
+                    ),
+                )
+                created[str(iid)] = int(cur.fetchone()[0])  # type: ignore[index]
+        return created
+
+    def _next_batch_id(self) -> int:
+        row = self._con.execute("SELECT nextval('ingest_batch_id_seq')").fetchone()
+        return int(row[0])  # type: ignore[index]
+
+    def _begin(self) -> None:
+        self._con.execute("BEGIN")
+        self._in_tx = True
+        self._con.execute(f"SELECT pg_advisory_xact_lock({_WRITER_LOCK})")  # type: ignore[call-overload]
+
+    def _commit(self) -> None:
+        self._con.execute("COMMIT")
+        self._in_tx = False
+
+    def _rollback(self) -> None:
+        if self._in_tx:
+            self._con.execute("ROLLBACK")
+            self._in_tx = False
+            # Partitions created inside the rolled-back transaction are gone again.
+            self._partitions = self._existing_partitions()
+
+    def _existing_partitions(self) -> set[str]:
+        rows = self._con.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'prices'::regclass"
+        ).fetchall()
+        return {r[0] for r in rows}
+
+    def migrate(self) -> list[int]:
+        done = super().migrate()
+        self._partitions = self._existing_partitions()
+        return done
+
+    def _literal(self, value: datetime) -> str:
+        return f"TIMESTAMPTZ '{value.astimezone(UTC).isoformat(sep=' ')}'"
+
+    def _bucket_15min(self, column: str) -> str:
+        return f"date_bin('15 minutes', {column}, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
+
+    def _cluster_sql(self, alias: str) -> str:
+        return f"{alias}.interval_start, {alias}.instrument_key"
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for logs and status output."""
+    info = psycopg.conninfo.conninfo_to_dict(url)
+    if "password" in info:
+        info["password"] = "***"
+    return " ".join(f"{k}={v}" for k, v in info.items())

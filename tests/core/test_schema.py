@@ -320,3 +320,18 @@ def test_locations_missing_and_null_required() -> None:
 
 def test_infinite_value_is_rejected():
     rejects(table(value=[30.0, float("inf"), 25.0]), "value is infinite")
+
+
+def test_components_on_a_product_without_them_are_rejected():
+    reg = "PJM.RT5.REG.PJM_RTO"
+    rejects(
+        table(instrument=[reg, reg, SPP]),
+        "REG prices have no energy/congestion/loss components",
+    )
+
+
+def test_ghg_without_the_other_components_is_rejected():
+    rejects(
+        table(energy=[None] * 3, congestion=[None] * 3, loss=[None] * 3, ghg=[0.1, None, None]),
+        "ghg is a component of the LMP",
+    )

@@ -82,3 +82,11 @@ def test_bad_directory_rows_are_rejected_whole(store):
     with pytest.raises(SchemaError, match="SUBSTATION"):
         store.upsert_locations(directory([HUB, bad]))
     assert store.locations().num_rows == 0
+
+
+def test_a_version_overlapping_a_stored_one_is_rejected(store):
+    store.upsert_locations(directory([NODE]))  # open-ended since 2015
+    clash = NODE | {"name": "ALDENE NEW", "effective_date": date(2020, 6, 1)}
+    with pytest.raises(SchemaError, match="overlaps"):
+        store.upsert_locations(directory([clash]))
+    assert [r["name"] for r in store.locations().to_pylist()] == ["ALDENE 230 KV T-10"]

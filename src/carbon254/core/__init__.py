@@ -1,6 +1,7 @@
 """The vocabulary every part of carbon254 speaks. Imports nothing else of the project."""
 
-from .instrument import InstrumentId, InvalidInstrumentId
+from .directory import check_no_overlap, validate_locations
+from .instrument import InstrumentId, InvalidInstrumentId, check_location
 from .intervals import (
     NonexistentLocalTime,
     hour_ending_to_start,
@@ -21,7 +22,7 @@ from .schema import (
     PRICE_SCHEMA,
     RESAMPLE_SCHEMA,
     SchemaError,
-    validate_locations,
+    instrument_codes,
     validate_prices,
 )
 
@@ -41,8 +42,11 @@ __all__ = [
     "PeakDefinition",
     "Product",
     "SchemaError",
+    "check_location",
+    "check_no_overlap",
     "hour_ending_to_start",
     "hours_in_day",
+    "instrument_codes",
     "interval_starts",
     "is_on_peak",
     "local_day_of",

@@ -8,7 +8,7 @@ from typing import Any
 
 from .markets import Iso, Market, Product
 
-__all__ = ["InstrumentId", "InvalidInstrumentId"]
+__all__ = ["InstrumentId", "InvalidInstrumentId", "check_location"]
 
 # A location may contain dots (MISO "AMIL.BGS6", NYISO "N.Y.C."), so it is everything
 # after the third dot. Commas are reserved as the list separator in URLs.
@@ -74,6 +74,13 @@ def _member(enum: Any, raw: str, part: str, text: str) -> Any:
     except ValueError:
         allowed = ", ".join(m.value for m in enum)
         raise InvalidInstrumentId(text, part, f"{raw!r} is not one of {allowed}") from None
+
+
+def check_location(location: str) -> str:
+    """Return `location` if it can be the LOCATION part of an instrument id, else raise."""
+    if not isinstance(location, str):
+        raise InvalidInstrumentId(repr(location), "location", "must be a string")
+    return _check_location(location, location)
 
 
 def _check_location(location: str, text: str) -> str:

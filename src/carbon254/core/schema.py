@@ -15,7 +15,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .instrument import InstrumentId, InvalidInstrumentId
-from .markets import Iso, LocationType
 
 __all__ = [
     "BATCH_SCHEMA",
@@ -26,7 +25,6 @@ __all__ = [
     "RESAMPLE_SCHEMA",
     "SchemaError",
     "instrument_codes",
-    "validate_locations",
     "validate_prices",
 ]
 
@@ -106,7 +104,7 @@ class SchemaError(ValueError):
     """A table that does not meet a canonical schema; the message says what and where."""
 
 
-def _conform(
+def conform(
     table: pa.Table,
     schema: pa.Schema,
     required: Iterable[str],
@@ -178,7 +176,7 @@ def validate_prices(table: pa.Table) -> pa.Table:
     A dictionary-encoded instrument column stays dictionary-encoded (the cheap form for
     millions of rows over a few thousand instruments); everything is vectorized.
     """
-    table = _conform(table, PRICE_SCHEMA, _REQUIRED, keep_dictionary=("instrument",))
+    table = conform(table, PRICE_SCHEMA, _REQUIRED, keep_dictionary=("instrument",))
     if table.num_rows == 0:
         return table
     codes, names = instrument_codes(table)
@@ -198,7 +196,7 @@ def validate_prices(table: pa.Table) -> pa.Table:
     infinite = pc.is_inf(value)
     if pc.any(infinite).as_py():
         raise SchemaError(f"value is infinite: {_row(table, infinite)}")
-    _check_components(table)
+    _check_components(table, codes, parsed)
     _check_unique(table, codes, names)
     return table
 
@@ -252,7 +250,7 @@ def _check_interval_lengths(table: pa.Table, codes: np.ndarray, parsed: list[Ins
         )
 
 
-def _check_components(table: pa.Table) -> None:
+def _check_components(table: pa.Table, codes: np.ndarray, parsed: list[InstrumentId]) -> None:
     parts = [table.column(name) for name in _COMPONENTS]
     present = [pc.is_valid(col) for col in parts]
     some = pc.or_(pc.or_(present[0], present[1]), present[2])
@@ -263,8 +261,22 @@ def _check_components(table: pa.Table) -> None:
             "energy, congestion and loss must be given together or not at all: "
             + _row(table, partial)
         )
+    ghg_alone = pc.and_(pc.is_valid(table.column("ghg")), pc.invert(every))
+    if pc.any(ghg_alone).as_py():
+        raise SchemaError(
+            "ghg is a component of the LMP and needs energy, congestion and loss: "
+            + _row(table, ghg_alone)
+        )
     if not pc.any(every).as_py():
         return
+    allowed = np.array([iid.product.has_components for iid in parsed], dtype=bool)[codes]
+    foreign = every.to_numpy(zero_copy_only=False) & ~allowed
+    if foreign.any():
+        iid = parsed[codes[int(np.flatnonzero(foreign)[0])]]
+        raise SchemaError(
+            f"{iid}: {iid.product} prices have no energy/congestion/loss components: "
+            + _row(table, foreign)
+        )
     total = pc.add(pc.add(parts[0], parts[1]), parts[2])
     total = pc.add(total, pc.fill_null(table.column("ghg"), 0.0))
     gap = pc.abs(pc.subtract(table.column("value"), total))
@@ -293,27 +305,3 @@ def _check_unique(table: pa.Table, codes: np.ndarray, names: list[str]) -> None:
     raise SchemaError(
         f"duplicate (instrument, interval_start): {names[c[at]]} at {when} appears {count} times"
     )
-
-
-def validate_locations(table: pa.Table) -> pa.Table:
-    """Conform a location directory table to `LOCATION_SCHEMA` and check its values."""
-    table = _conform(table, LOCATION_SCHEMA, ("iso", "location", "location_type", "effective_date"))
-    for iso in pc.unique(table.column("iso")).to_pylist():
-        if iso not in Iso.__members__:
-            raise SchemaError(f"unknown iso {iso!r} in location directory")
-    for kind in pc.unique(table.column("location_type")).to_pylist():
-        if kind not in LocationType.__members__:
-            raise SchemaError(f"unknown location_type {kind!r} in location directory")
-    ends = table.column("termination_date")
-    bad = pc.fill_null(pc.less_equal(ends, table.column("effective_date")), False)
-    if pc.any(bad).as_py():
-        index = int(np.flatnonzero(bad.to_numpy(zero_copy_only=False))[0])
-        row = table.slice(index, 1).to_pylist()[0]
-        raise SchemaError(
-            f"location {row['iso']}.{row['location']}: termination_date "
-            f"{row['termination_date']} is not after effective_date {row['effective_date']}"
-        )
-    keys = table.group_by(["iso", "location", "effective_date"]).aggregate([])
-    if keys.num_rows != table.num_rows:
-        raise SchemaError("duplicate (iso, location, effective_date) in location directory")
-    return table

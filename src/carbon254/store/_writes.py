@@ -8,7 +8,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..core import InstrumentId, validate_locations
+from ..core import InstrumentId, check_no_overlap, validate_locations
+from ..core.schema import LOCATION_SCHEMA
 from ._backend import _CHANGED, _P_PRICE_COLUMNS, SqlBackend, _now, _utc
 from ._prepare import Chunk, ContentHasher, iter_tables, prepare_chunk, stage_table
 from .base import BatchResult, DuplicateRowError, LocationResult, PriceData
@@ -266,6 +267,14 @@ class SqlWrites(SqlBackend):
                     f"s.zone, s.effective_date, s.termination_date, {now} FROM _loc s "
                     f"WHERE NOT EXISTS (SELECT 1 FROM locations l WHERE {key})"
                 )
+                # Versions already stored plus these must still not overlap.
+                touched = self._fetch(
+                    "SELECT l.iso, l.location, l.name, l.location_type, l.zone, "
+                    "l.effective_date, l.termination_date FROM locations l WHERE EXISTS "
+                    "(SELECT 1 FROM _loc s WHERE s.iso = l.iso AND s.location = l.location)",
+                    LOCATION_SCHEMA,
+                )
+                check_no_overlap(touched)
                 self._drop_relation("_loc")
                 self._commit()
             except BaseException:

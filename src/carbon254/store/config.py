@@ -31,4 +31,4 @@ def resolve_store_url(url: str | None = None) -> str:
     url = url or os.environ.get("CARBON254_DATABASE_URL")
     if url:
         return url
-    return f"duckdb:///{default_data_dir() / DUCKDB_FILE}"
+    return f"duckdb://{(default_data_dir() / DUCKDB_FILE).absolute()}"

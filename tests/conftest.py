@@ -10,9 +10,11 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
+
+from carbon254.store import PriceStore, open_store
 
 REPO = Path(__file__).resolve().parents[1]
 POSTGRES_URL = os.environ.get("CARBON254_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
@@ -69,3 +71,29 @@ def shared_data() -> Path:
     if not root.is_dir():
         missing("shared data", f"{root} does not exist", "CARBON254_REQUIRE_SHARED")
     return root
+
+
+BACKENDS = ["duckdb", "postgres"]
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL to an empty store: a DuckDB file, or a fresh schema in the session database."""
+    if request.param == "duckdb":
+        yield f"duckdb://{tmp_path / 'store.duckdb'}"
+        return
+    import psycopg
+
+    database = request.getfixturevalue("postgres_database")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(database, autocommit=True) as con:
+        con.execute(f"CREATE SCHEMA {schema}")
+    yield f"{database}?options={quote(f'-csearch_path={schema}')}"
+    with psycopg.connect(database, autocommit=True) as con:
+        con.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[PriceStore]:
+    with open_store(store_url) as opened:
+        yield opened

@@ -12,8 +12,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from carbon254.core import InstrumentId, Iso, validate_locations, validate_prices
-from carbon254.ingest.demo import DemoMarket, generate_demo_market
+from carbon254.core import InstrumentId, Iso, market_day, validate_locations, validate_prices
+from carbon254.ingest.demo import DemoMarket, generate_demo_market, load_demo
 
 # The market clocks, written out here rather than taken from core, so the expected row
 # counts come from the calendar and not from the code under test.
@@ -262,3 +262,15 @@ def test_bad_arguments_are_refused() -> None:
         generate_demo_market(days=0)
     with pytest.raises(ValueError, match="nodes_per_iso"):
         generate_demo_market(days=1, nodes_per_iso=5)
+
+
+def test_load_demo_into_each_backend_is_idempotent(store) -> None:
+    kwargs = {"days": 2, "nodes_per_iso": 12, "start": date(2025, 11, 2)}
+    first = load_demo(store, **kwargs)
+    assert first.rows_inserted == first.price_rows > 0
+    assert store.status().counts["prices"] == first.price_rows
+    again = load_demo(store, **kwargs)
+    assert again.rows_inserted == again.rows_revised == 0
+    assert {b.status for b in again.batches} == {"duplicate"}
+    hub = store.read_prices(["PJM.RT5.LMP.51288"], *market_day(Iso.PJM, date(2025, 11, 2)))
+    assert hub.num_rows == 300

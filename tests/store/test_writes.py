@@ -204,3 +204,26 @@ def test_as_of_is_ordered_by_commit_time(store):
     store.upsert_prices(day_prices(PJM[:1], "PJM", DAY), source="v1")
     time.sleep(0.002)
     assert datetime.now(UTC) > store.batches().to_pylist()[0]["started_at"]
+
+
+def test_content_hash_must_be_a_sha256(store):
+    table = prices(PJM[:1], [utc(2024, 7, 10, 4)])
+    with pytest.raises(ValueError, match="64 lowercase hex"):
+        store.upsert_prices(table, source="raw", content_sha256="x' OR '1'='1")
+    assert store.batches().num_rows == 0
+
+
+def test_closing_releases_the_duckdb_file_for_another_process(tmp_path):
+    import subprocess
+    import sys
+
+    from carbon254.store import open_store
+
+    path = tmp_path / "owned.duckdb"
+    store = open_store(f"duckdb://{path}")
+    reader = threading.Thread(target=lambda: store.latest())  # a per-thread cursor
+    reader.start()
+    reader.join()
+    store.close()
+    code = f"from carbon254.store import open_store; open_store('duckdb://{path}').close()"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

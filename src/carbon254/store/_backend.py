@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import threading
 from abc import abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import resources
 
@@ -55,8 +56,23 @@ class SqlBackend(PriceStore):
 
     def __init__(self) -> None:
         self._write_lock = threading.RLock()
+        self._writer: int | None = None  # thread id holding the write lock
         self._keys: dict[str, int] = {}
         self._isos: dict[int, Iso] = {}
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Hold the write lock; reads on this thread then use the write connection."""
+        with self._write_lock:
+            outer = self._writer
+            self._writer = threading.get_ident()
+            try:
+                yield
+            finally:
+                self._writer = outer
+
+    def _in_write(self) -> bool:
+        return self._writer == threading.get_ident()
 
     # -- primitives a backend provides ------------------------------------------------
     @abstractmethod
@@ -131,7 +147,7 @@ class SqlBackend(PriceStore):
         return set(table.column("version").to_pylist())
 
     def migrate(self) -> list[int]:
-        with self._write_lock:
+        with self._writing():
             applied = self._applied_versions()
             done = []
             for version, name, script in self._migrations():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import numpy as np
@@ -13,6 +14,8 @@ from ..core.schema import LOCATION_SCHEMA
 from ._backend import _CHANGED, _P_PRICE_COLUMNS, SqlBackend, _now, _utc
 from ._prepare import Chunk, ContentHasher, iter_tables, prepare_chunk, stage_table
 from .base import BatchResult, DuplicateRowError, LocationResult, PriceData
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class SqlWrites(SqlBackend):
@@ -28,7 +31,9 @@ class SqlWrites(SqlBackend):
         if not source:
             raise ValueError("source is required: say where the batch came from")
         fetched = _utc(fetched_at, "fetched_at") if fetched_at else None
-        with self._write_lock:
+        if content_sha256 is not None and not _SHA256.fullmatch(content_sha256):
+            raise ValueError("content_sha256 must be 64 lowercase hex digits")
+        with self._writing():
             started = _now()
             batch_id = self._next_batch_id()
             hasher = None if content_sha256 else ContentHasher()
@@ -244,7 +249,7 @@ class SqlWrites(SqlBackend):
             for c in ("name", "location_type", "zone", "termination_date")
         )
         now = self._literal(_now())
-        with self._write_lock:
+        with self._writing():
             self._begin()
             try:
                 self._put_relation("_loc", table)

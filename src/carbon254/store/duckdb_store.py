@@ -38,23 +38,33 @@ class DuckDBStore(SqlStore):
         config = {"memory_limit": memory_limit} if memory_limit else {}
         self._con = duckdb.connect(str(path), config=config)
         self._local = threading.local()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._cursors_lock = threading.Lock()
         self._closed = False
 
     # -- connections -------------------------------------------------------------------
     def _reader(self) -> duckdb.DuckDBPyConnection:
         # The write connection serves reads on the thread that owns the write lock, so a
         # read inside a transaction sees that transaction's own writes.
-        if self._write_lock._is_owned():  # type: ignore[attr-defined]
+        if self._in_write():
             return self._con
         cursor = getattr(self._local, "cursor", None)
         if cursor is None:
             cursor = self._local.cursor = self._con.cursor()
+            with self._cursors_lock:
+                self._cursors.append(cursor)
         return cursor
 
     def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._con.close()
+        """Close every connection, so the file lock is released for other processes."""
+        if self._closed:
+            return
+        self._closed = True
+        with self._cursors_lock:
+            for cursor in self._cursors:
+                cursor.close()
+            self._cursors.clear()
+        self._con.close()
 
     # -- primitives --------------------------------------------------------------------
     def _execute(self, sql: str) -> None:

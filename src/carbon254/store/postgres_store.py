@@ -61,6 +61,7 @@ class PostgresStore(SqlStore):
         self._con = self._connect(autocommit=True)
         self._local = threading.local()
         self._readers: list[psycopg.Connection] = []
+        self._readers_lock = threading.Lock()
         self._partitions: set[str] = set()
         self._in_tx = False
 
@@ -74,16 +75,19 @@ class PostgresStore(SqlStore):
         return self._connect_url(self.url, autocommit)
 
     def _reader(self) -> psycopg.Connection:
-        if self._write_lock._is_owned():  # type: ignore[attr-defined]
+        if self._in_write():
             return self._con
         con = getattr(self._local, "con", None)
         if con is None or con.closed:
             con = self._local.con = self._connect(autocommit=True)
-            self._readers.append(con)
+            with self._readers_lock:
+                self._readers.append(con)
         return con
 
     def close(self) -> None:
-        for con in [*self._readers, self._con]:
+        with self._readers_lock:
+            readers, self._readers = self._readers, []
+        for con in [*readers, self._con]:
             if not con.closed:
                 con.close()
 

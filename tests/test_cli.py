@@ -125,3 +125,12 @@ def test_demo_load_then_serve_end_to_end(tmp_path: Path) -> None:
         out, err = server.communicate(timeout=20)
     assert f"http://localhost:{port}" in out
     assert server.returncode == 0, err
+
+
+def test_a_locked_duckdb_file_is_a_one_line_error(tmp_path: Path) -> None:
+    from carbon254.store import open_store
+
+    with open_store(f"duckdb://{tmp_path / 'carbon254.duckdb'}"):
+        result = run("db", "status", data_dir=tmp_path)
+    assert result.returncode == 1
+    assert "in use by another process" in result.stderr and "Traceback" not in result.stderr

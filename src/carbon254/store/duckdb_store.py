@@ -8,6 +8,7 @@ process. Reads run on per-thread cursors and see committed data only.
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ import pyarrow as pa
 from ..core import InstrumentId
 from ._prepare import day_major_order
 from ._sqlstore import SqlStore
+from .base import StoreError
 
 __all__ = ["DuckDBStore"]
 
@@ -36,7 +38,17 @@ class DuckDBStore(SqlStore):
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self.location = str(self.path)
         config = {"memory_limit": memory_limit} if memory_limit else {}
-        self._con = duckdb.connect(str(path), config=config)
+        try:
+            self._con = duckdb.connect(str(path), config=config)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            holder = re.search(r"PID (\d+)", str(exc))
+            raise StoreError(
+                f"{path} is in use by another process (PID {holder[1] if holder else '?'}); "
+                "DuckDB lets one process "
+                "open it: stop that process, or use the PostgreSQL backend for several"
+            ) from None
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._cursors_lock = threading.Lock()

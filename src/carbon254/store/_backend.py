@@ -59,6 +59,7 @@ class SqlBackend(PriceStore):
         self._writer: int | None = None  # thread id holding the write lock
         self._keys: dict[str, int] = {}
         self._isos: dict[int, Iso] = {}
+        self._names_by_key: pa.Array | None = None
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
@@ -187,6 +188,15 @@ class SqlBackend(PriceStore):
             )
         self._load_instrument_cache()
 
+    def _instrument_names(self, keys: pa.Array | pa.ChunkedArray) -> pa.Array:
+        """Instrument ids for an array of keys, vectorized (one lookup table per catalogue)."""
+        if self._names_by_key is None:
+            names: list[str | None] = [None] * (max(self._isos, default=0) + 1)
+            for name, key in self._keys.items():
+                names[key] = name
+            self._names_by_key = pa.array(names, pa.string())
+        return self._names_by_key.take(keys)
+
     def _load_instrument_cache(self) -> None:
         table = self._fetch(
             "SELECT instrument_key, instrument, iso FROM instruments",
@@ -197,6 +207,7 @@ class SqlBackend(PriceStore):
         rows = table.to_pydict()
         self._keys = dict(zip(rows["instrument"], rows["instrument_key"], strict=True))
         self._isos = {k: Iso(i) for k, i in zip(rows["instrument_key"], rows["iso"], strict=True)}
+        self._names_by_key = None
 
     @abstractmethod
     def _cluster_sql(self, alias: str) -> str:

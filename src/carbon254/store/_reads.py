@@ -101,11 +101,13 @@ class SqlReads(SqlBackend):
         if start >= end:
             raise ValueError(f"start {start.isoformat()} must be before end {end.isoformat()}")
         keys = self._keys_for(instruments)
+        by_iso: dict[Iso, list[int] | None] = {}
         if keys is None:
-            keys = sorted(self._isos)
-        by_iso: dict[Iso, list[int]] = {}
-        for key in keys:
-            by_iso.setdefault(self._isos[key], []).append(key)
+            # Every instrument of each ISO: filter by ISO, not by a list of thousands of keys.
+            by_iso = dict.fromkeys(sorted(set(self._isos.values())))
+        else:
+            for key in keys:
+                by_iso.setdefault(self._isos[key], []).append(key)  # type: ignore[union-attr]
         parts = [
             self._resample_iso(iso, iso_keys, start, end, freq, how, peak, as_of)
             for iso, iso_keys in sorted(by_iso.items())
@@ -118,7 +120,7 @@ class SqlReads(SqlBackend):
     def _resample_iso(
         self,
         iso: Iso,
-        keys: list[int],
+        keys: list[int] | None,
         start: datetime,
         end: datetime,
         freq: Freq,
@@ -136,6 +138,11 @@ class SqlReads(SqlBackend):
         else:
             bucket, kind = f"CAST(date_trunc('month', {local}) AS DATE)", pa.date32()
         where = peak_sql(local, iso, start, end, peak == "on") if peak else "TRUE"
+        if keys is None and len(set(self._isos.values())) > 1:
+            where += (
+                " AND p.instrument_key IN "
+                f"(SELECT instrument_key FROM instruments WHERE iso = '{iso.value}')"
+            )
         sql = (
             f"SELECT p.instrument_key AS instrument_key, {bucket} AS bucket, "
             f"{_AGGREGATES[how]}(p.value) AS value, count(*) AS count "
@@ -150,19 +157,18 @@ class SqlReads(SqlBackend):
             ]
         )
         raw = self._fetch(sql, schema)
-        names = {key: name for name, key in self._keys.items() if key in set(keys)}
-        instrument = pa.array(
-            [names[k] for k in raw.column("instrument_key").to_pylist()], pa.string()
-        )
+        instrument = self._instrument_names(raw.column("instrument_key"))
         if kind == UTC_TS:
             step = timedelta(minutes=15) if freq == "15min" else timedelta(hours=1)
             lo = raw.column("bucket")
             hi = pc.add(lo, pa.scalar(step, pa.duration("us")))
         else:
-            labels = raw.column("bucket").to_pylist()
-            bounds = {d: local_bucket_bounds(iso, d, freq) for d in set(labels)}
-            lo = pa.array([bounds[d][0] for d in labels], UTC_TS)
-            hi = pa.array([bounds[d][1] for d in labels], UTC_TS)
+            labels = raw.column("bucket")
+            distinct = pc.unique(labels)
+            bounds = [local_bucket_bounds(iso, d, freq) for d in distinct.to_pylist()]
+            where_in = pc.index_in(labels, value_set=distinct)
+            lo = pa.array([b[0] for b in bounds], UTC_TS).take(where_in)
+            hi = pa.array([b[1] for b in bounds], UTC_TS).take(where_in)
         return pa.Table.from_arrays(
             [instrument, lo, hi, raw.column("value"), raw.column("count")], schema=RESAMPLE_SCHEMA
         )

@@ -34,12 +34,13 @@ class SqlWrites(SqlBackend):
         if content_sha256 is not None and not _SHA256.fullmatch(content_sha256):
             raise ValueError("content_sha256 must be 64 lowercase hex digits")
         with self._writing():
-            started = _now()
             batch_id = self._next_batch_id()
             hasher = None if content_sha256 else ContentHasher()
             created: dict[str, int] = {}
             counts = np.zeros(4, dtype=np.int64)  # received, inserted, revised, unchanged
             self._begin()
+            # Taken once this writer holds the lock, so batches' times follow commit order.
+            started = _now()
             try:
                 for table in iter_tables(data):
                     chunk = prepare_chunk(table)
@@ -69,6 +70,8 @@ class SqlWrites(SqlBackend):
             self._keys.update(created)
             for name, key in created.items():
                 self._isos[key] = InstrumentId.parse(name).iso
+            if created:
+                self._names_by_key = None
             return BatchResult(
                 batch_id, source, sha, received, inserted, revised, unchanged, len(created), status
             )

@@ -145,13 +145,12 @@ class PostgresStore(SqlStore):
         self._con.execute(f"DROP TABLE IF EXISTS {name}")  # type: ignore[arg-type]
 
     def _insert_new_prices(self, stage: pa.Table, batch_id: int, recorded_at: datetime) -> None:
+        # COPY straight into the partitioned table: the rows are new, so no staging needed.
         n = stage.num_rows
+        micros = (recorded_at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
         rows = stage.append_column("batch_id", pa.array(np.full(n, batch_id, dtype=np.int64)))
         rows = rows.append_column(
-            "recorded_at",
-            pa.array([recorded_at] * 1, pa.timestamp("us", "UTC")).take(
-                np.zeros(n, dtype=np.int64)
-            ),
+            "recorded_at", pa.array(np.full(n, micros, dtype=np.int64)).cast(self.stage_timestamp)
         )
         self._copy_in("prices", rows)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -49,6 +50,8 @@ def _problem(response: httpx.Response, status: int) -> dict:
         (DAY, 422, ["'instruments'", "required"]),
         ({"instruments": PJM_DA, "end": "2024-11-04"}, 422, ["'start'", "required"]),
         ({"instruments": PJM_DA, "start": "2023-01-01", "end": "2024-11-04"}, 422, ["366 days"]),
+        ({"instruments": PJM_DA, **DAY, "as_of": "2099-01-01"}, 422, ["as_of", "in the future"]),
+        ({"instruments": PJM_DA, "start": "1900-01-01", "end": "1900-01-02"}, 422, ["1990"]),
     ],
 )  # fmt: skip
 def test_bad_price_requests(client: httpx.Client, params: dict, status: int, words: list) -> None:
@@ -144,3 +147,18 @@ def test_health_reports_broken_store(tmp_path: Path, live_server: Callable[[Fast
     response = httpx.get(f"{base}/api/v1/health")
     assert "store check failed" in _problem(response, 503)["detail"]
     assert "disk on fire" not in response.text
+
+
+def test_a_result_over_the_row_limit_is_a_422(
+    tmp_path: Path, live_server: Callable[[FastAPI], str]
+) -> None:
+    from carbon254.service.params import Limits
+
+    from .service_helpers import day_prices
+
+    store = open_duckdb(tmp_path / "rows.duckdb")
+    store.upsert_prices(day_prices(PJM_DA, date(2024, 11, 3)), source="test")
+    base = live_server(create_app(store, owns_store=True, limits=Limits(max_rows=10)))
+    response = httpx.get(f"{base}/api/v1/prices", params={"instruments": PJM_DA, **DAY})
+    body = _problem(response, 422)
+    assert "more than 10 rows" in body["detail"] and "narrow" in body["detail"]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
 
 from carbon254.core import market_day
-from carbon254.store import UnknownInstrument
+from carbon254.store import InvalidArgument, ResultTooLarge, UnknownInstrument
 
 from .helpers import day_prices, prices, utc
 
@@ -199,3 +201,74 @@ def test_pandas_sees_utc(store):
     frame = store.read_prices(PJM_DA, utc(2024, 7, 10), utc(2024, 7, 11)).to_pandas()
     assert str(frame["interval_start"].dt.tz) == "UTC"
     assert frame["interval_start"].iloc[0] == pd.Timestamp("2024-07-10 04:00", tz="UTC")
+
+
+def test_as_of_is_stable_while_a_batch_is_in_flight(store):
+    store.upsert_prices(prices(PJM_DA, [utc(2024, 7, 10, 4)], base=30.0), source="v1")
+    inside, release = threading.Event(), threading.Event()
+    seen: list[list[float]] = []
+    window = (utc(2024, 7, 10), utc(2024, 7, 11))
+
+    def slow_stream():
+        yield from prices(PJM_DA, [utc(2024, 7, 10, 4)], base=50.0).to_batches()
+        inside.set()
+        release.wait(10)
+
+    def reader():
+        inside.wait(10)
+        time.sleep(0.002)
+        seen.append(datetime.now(UTC))  # an instant after the batch began, before it commits
+        seen.append(store.read_prices(PJM_DA, *window, as_of=seen[0])["value"].to_pylist())
+        release.set()
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    store.upsert_prices(slow_stream(), source="v2")
+    thread.join(10)
+    # asked again after the commit, the same as_of gives the same answer
+    assert seen[1] == [30.0]
+    assert store.read_prices(PJM_DA, *window, as_of=seen[0])["value"].to_pylist() == [30.0]
+    assert store.read_prices(PJM_DA, *window)["value"].to_pylist() == [50.0]
+
+
+def test_as_of_in_the_future_is_refused(store):
+    store.upsert_prices(prices(PJM_DA, [utc(2024, 7, 10, 4)]), source="v1")
+    with pytest.raises(InvalidArgument, match="in the future"):
+        store.read_prices(PJM_DA, utc(2024, 7, 10), utc(2024, 7, 11), as_of=utc(2099, 1, 1))
+
+
+def test_max_rows_guards_against_huge_results(store):
+    store.upsert_prices(day_prices(PJM_RT, "PJM", date(2024, 7, 10)), source="a")
+    window = (utc(2024, 7, 10), utc(2024, 7, 12))
+    assert store.read_prices(PJM_RT, *window, max_rows=576).num_rows == 576
+    with pytest.raises(ResultTooLarge):
+        store.read_prices(PJM_RT, *window, max_rows=575)
+
+
+def test_daily_buckets_across_a_dst_week(store):
+    days = [date(2024, 10, 31) + timedelta(days=i) for i in range(7)]  # Thu .. Wed
+    for day in days:
+        store.upsert_prices(day_prices(PJM_DA, "PJM", day), source=str(day))
+    start, end = market_day("PJM", days[0])[0], market_day("PJM", days[-1])[1]
+    daily = store.resample(PJM_DA, start, end, freq="daily").to_pylist()
+    assert [r["count"] for r in daily] == [24, 24, 24, 25, 24, 24, 24]
+    assert [r["interval_start"] for r in daily] == [market_day("PJM", d)[0] for d in days]
+    on = store.resample(PJM_DA, start, end, freq="daily", peak="on").to_pylist()
+    # weekdays only (Thu, Fri, Mon 11-04, Tue, Wed), 16 hours each even around the switch
+    assert [
+        (r["interval_start"].astimezone(ZoneInfo("America/New_York")).date(), r["count"])
+        for r in on
+    ] == [(d, 16) for d in days if d.weekday() < 5]
+
+
+def test_a_second_process_sees_instruments_the_first_did_not_create(store_url):
+    from carbon254.store import open_store
+
+    with open_store(store_url) as api, open_store(store_url) as ingest:
+        ingest.upsert_prices(day_prices(PJM_DA, "PJM", date(2024, 7, 10)), source="a")
+        ingest.upsert_prices(day_prices(MISO_RT, "MISO", date(2024, 7, 10)), source="b")
+        window = (utc(2024, 7, 10), utc(2024, 7, 12))
+        assert api.read_prices(None, *window).num_rows == 24 + 288
+        daily = api.resample(None, *window, freq="daily").to_pylist()
+        assert sorted({r["instrument"] for r in daily}) == sorted(PJM_DA + MISO_RT)
+        assert api.read_prices(MISO_RT, *window).num_rows == 288

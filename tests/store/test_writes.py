@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, date, datetime
 
 import pyarrow as pa
 import pytest
 
 from carbon254.core import SchemaError, validate_prices
-from carbon254.store import DuplicateRowError
+from carbon254.store import DuplicateRowError, UnknownInstrument
 
 from .helpers import day_prices, dump, prices, utc
 
@@ -200,10 +199,44 @@ def test_given_content_hash_is_recorded(store):
     assert result.content_sha256 == "ab" * 32
 
 
-def test_as_of_is_ordered_by_commit_time(store):
+def test_new_instruments_of_a_failed_batch_leave_no_trace(store):
+    # new instruments in two chunks, then the stream breaks
+    chunks = [
+        day_prices(["PJM.DA.LMP.1001"], "PJM", DAY),
+        day_prices(["PJM.DA.LMP.1002"], "PJM", DAY),
+        day_prices(["PJM.DA.LMP.1003"], "PJM", DAY),
+    ]
+    with pytest.raises(RuntimeError):
+        store.upsert_prices(_stream(chunks, fail_after=2), source="broken")
+    for name in ("PJM.DA.LMP.1001", "PJM.DA.LMP.1002"):
+        with pytest.raises(UnknownInstrument):
+            store.read_prices([name], utc(2024, 7, 10), utc(2024, 7, 12))
+    # a different new instrument must not inherit anything of the rolled-back ones
+    other = day_prices(["PJM.DA.LMP.2001"], "PJM", DAY, base=77.0)
+    assert store.upsert_prices(other, source="other").instruments_created == 1
+    back = store.read_prices(["PJM.DA.LMP.2001"], utc(2024, 7, 10), utc(2024, 7, 12))
+    assert back["value"].to_pylist() == other["value"].to_pylist()
+    assert store.revisions(None, utc(2024, 7, 10), utc(2024, 7, 12)).num_rows == 0
+    retry = store.upsert_prices(_stream(chunks), source="retry")
+    assert (retry.instruments_created, retry.rows_inserted) == (3, 72)
+    assert store.read_prices(["PJM.DA.LMP.1001"], utc(2024, 7, 10), utc(2024, 7, 12)).num_rows == 24
+
+
+def test_revisions_carry_the_commit_times_of_both_batches(store):
     store.upsert_prices(day_prices(PJM[:1], "PJM", DAY), source="v1")
-    time.sleep(0.002)
-    assert datetime.now(UTC) > store.batches().to_pylist()[0]["started_at"]
+    store.upsert_prices(day_prices(PJM[:1], "PJM", DAY, base=31.0), source="v2")
+    batches = {b["batch_id"]: b for b in store.batches().to_pylist()}
+    revision = store.revisions(PJM[:1], utc(2024, 7, 10), utc(2024, 7, 12)).to_pylist()[0]
+    assert revision["recorded_at"] == batches[revision["batch_id"]]["committed_at"]
+    assert revision["superseded_at"] == batches[revision["superseded_by"]]["committed_at"]
+    assert revision["recorded_at"] < revision["superseded_at"]
+
+
+def test_rows_outside_the_supported_span_are_rejected(store):
+    stray = prices(PJM[:1], [datetime(1900, 1, 1, 5, tzinfo=UTC)])
+    with pytest.raises(SchemaError, match="1990"):
+        store.upsert_prices(stray, source="typo")
+    assert store.instruments().num_rows == 0
 
 
 def test_content_hash_must_be_a_sha256(store):

@@ -19,11 +19,15 @@ from .instrument import InstrumentId, InvalidInstrumentId
 __all__ = [
     "BATCH_SCHEMA",
     "COMPONENT_TOLERANCE",
+    "EARLIEST_INTERVAL",
     "INSTRUMENT_SCHEMA",
+    "LATEST_INTERVAL",
     "LOCATION_SCHEMA",
     "PRICE_SCHEMA",
     "RESAMPLE_SCHEMA",
+    "UTC_TS",
     "SchemaError",
+    "conform",
     "instrument_codes",
     "validate_prices",
 ]
@@ -93,8 +97,13 @@ BATCH_SCHEMA = pa.schema(
         pa.field("error", pa.string()),
         pa.field("started_at", UTC_TS),
         pa.field("finished_at", UTC_TS),
+        pa.field("committed_at", UTC_TS),
     ]
 )
+
+# Interval starts outside this span are typos (a year 1900, 2202…), not market data.
+EARLIEST_INTERVAL = datetime(1990, 1, 1, tzinfo=UTC)
+LATEST_INTERVAL = datetime(2100, 1, 1, tzinfo=UTC)
 
 # value = energy + congestion + loss (+ ghg) must hold to a cent, plus float slack.
 COMPONENT_TOLERANCE = 0.01 + 1e-9
@@ -184,6 +193,14 @@ def validate_prices(table: pa.Table) -> pa.Table:
 
     start = table.column("interval_start")
     end = table.column("interval_end")
+    early = pc.less(start, pa.scalar(EARLIEST_INTERVAL, UTC_TS))
+    late = pc.greater_equal(start, pa.scalar(LATEST_INTERVAL, UTC_TS))
+    outside = pc.or_(early, late)
+    if pc.any(outside).as_py():
+        raise SchemaError(
+            f"interval_start outside {EARLIEST_INTERVAL.year}-{LATEST_INTERVAL.year}: "
+            + _row(table, outside)
+        )
     bad = pc.less_equal(end, start)
     if pc.any(bad).as_py():
         raise SchemaError(f"interval_end must be after interval_start: {_row(table, bad)}")

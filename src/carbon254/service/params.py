@@ -42,6 +42,7 @@ class Limits:
 
     max_range: timedelta = timedelta(days=366)
     max_instruments: int = 100
+    max_rows: int = 1_000_000  # ~100 MB of JSON; pagination comes with the API issue
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +164,8 @@ async def price_query(
     at = parse_instant(as_of, "as_of", errors) if as_of is not None else None
     if first is not None and last is not None:
         check_range(first, last, limits, errors)
+    if at is not None and at > datetime.now(UTC):
+        errors.add("as_of", f"as_of ({_z(at)}) is in the future")
     errors.raise_if_any()
     assert first is not None and last is not None
     return PriceQuery(ids, first, last, at)

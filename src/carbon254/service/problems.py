@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from ..store.base import UnknownInstrument
+from ..store.base import InvalidArgument, ResultTooLarge, UnknownInstrument
 
 __all__ = [
     "INVALID_PARAMETER",
@@ -126,6 +126,14 @@ async def _on_unknown_instrument(request: Request, exc: Exception) -> Response:
     return problem_response(problem, request.url.path)
 
 
+async def _on_store_refusal(request: Request, exc: Exception) -> Response:
+    """The store refused the request's arguments (e.g. a time outside the data span)."""
+    detail = str(exc)
+    if isinstance(exc, ResultTooLarge):
+        detail += "; narrow the time range or request fewer instruments"
+    return problem_response(Problem(422, detail, type=INVALID_PARAMETER), request.url.path)
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     problem = Problem(500, "an unexpected error occurred; it has been logged on the server")
@@ -137,4 +145,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(HTTPException, _on_http)
     app.add_exception_handler(UnknownInstrument, _on_unknown_instrument)
+    app.add_exception_handler(InvalidArgument, _on_store_refusal)
+    app.add_exception_handler(ResultTooLarge, _on_store_refusal)
     app.add_exception_handler(Exception, _on_unexpected)

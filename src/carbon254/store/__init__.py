@@ -9,8 +9,10 @@ from __future__ import annotations
 from .base import (
     BatchResult,
     DuplicateRowError,
+    InvalidArgument,
     LocationResult,
     PriceStore,
+    ResultTooLarge,
     StoreError,
     StoreStatus,
     UnknownInstrument,
@@ -20,8 +22,10 @@ from .config import default_data_dir, resolve_store_url
 __all__ = [
     "BatchResult",
     "DuplicateRowError",
+    "InvalidArgument",
     "LocationResult",
     "PriceStore",
+    "ResultTooLarge",
     "StoreError",
     "StoreStatus",
     "UnknownInstrument",

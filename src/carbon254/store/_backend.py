@@ -12,41 +12,20 @@ import threading
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import date, datetime
 from importlib import resources
 
 import numpy as np
 import pyarrow as pa
 
 from ..core import InstrumentId, Iso
+from ._sql import now_utc
 from .base import (
     InstrumentsArg,
     PriceStore,
     StoreError,
     UnknownInstrument,
 )
-
-UTC_TS = pa.timestamp("us", tz="UTC")
-_VALUES = "value, energy, congestion, loss, ghg"
-_PRICE_COLUMNS = f"instrument_key, interval_start, interval_end, {_VALUES}"
-_P_PRICE_COLUMNS = ", ".join(f"p.{c}" for c in _PRICE_COLUMNS.split(", "))
-_CHANGED = " OR ".join(
-    f"p.{c} IS DISTINCT FROM s.{c}" for c in ("interval_end", *_VALUES.split(", "))
-)
-_AGGREGATES = {"mean": "avg", "min": "min", "max": "max"}
-_FREQS = ("15min", "hourly", "daily", "monthly")
-
-
-def _utc(value: datetime, name: str) -> datetime:
-    if not isinstance(value, datetime):
-        raise TypeError(f"{name} must be a datetime, got {type(value).__name__}")
-    if value.tzinfo is None:
-        raise ValueError(f"{name} must be timezone-aware (UTC), got naive {value.isoformat()}")
-    return value.astimezone(UTC)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class SqlBackend(PriceStore):
@@ -59,7 +38,6 @@ class SqlBackend(PriceStore):
         self._writer: int | None = None  # thread id holding the write lock
         self._keys: dict[str, int] = {}
         self._isos: dict[int, Iso] = {}
-        self._names_by_key: pa.Array | None = None
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
@@ -95,11 +73,11 @@ class SqlBackend(PriceStore):
     def _drop_relation(self, name: str) -> None: ...
 
     @abstractmethod
-    def _insert_new_prices(self, stage: pa.Table, batch_id: int, recorded_at: datetime) -> None:
+    def _insert_new_prices(self, stage: pa.Table, batch_id: int) -> None:
         """Append staged rows that are known not to exist yet (the fast path)."""
 
     @abstractmethod
-    def _create_instruments(self, ids: list[InstrumentId], now: datetime) -> dict[str, int]: ...
+    def _create_instruments(self, ids: list[InstrumentId]) -> dict[str, int]: ...
 
     @abstractmethod
     def _next_batch_id(self) -> int: ...
@@ -120,8 +98,8 @@ class SqlBackend(PriceStore):
     @abstractmethod
     def _bucket_15min(self, column: str) -> str: ...
 
-    def _before_merge(self, lo: datetime, hi: datetime) -> None:
-        """Hook: e.g. create the partitions the batch will land in."""
+    def _before_merge(self, days: list[date]) -> None:
+        """Hook: e.g. create the partitions for the UTC days the chunk lands in."""
 
     def _ts_out(self, column: str) -> str:
         """Hook: how a timestamp column leaves SQL on its way to `_fetch`."""
@@ -159,7 +137,7 @@ class SqlBackend(PriceStore):
                     self._execute(script)
                     self._execute(
                         "INSERT INTO schema_migrations VALUES "
-                        f"({version}, '{name}', {self._literal(_now())})"
+                        f"({version}, '{name}', {self._literal(now_utc())})"
                     )
                     self._commit()
                 except BaseException:
@@ -188,16 +166,8 @@ class SqlBackend(PriceStore):
             )
         self._load_instrument_cache()
 
-    def _instrument_names(self, keys: pa.Array | pa.ChunkedArray) -> pa.Array:
-        """Instrument ids for an array of keys, vectorized (one lookup table per catalogue)."""
-        if self._names_by_key is None:
-            names: list[str | None] = [None] * (max(self._isos, default=0) + 1)
-            for name, key in self._keys.items():
-                names[key] = name
-            self._names_by_key = pa.array(names, pa.string())
-        return self._names_by_key.take(keys)
-
-    def _load_instrument_cache(self) -> None:
+    def _catalogue(self) -> tuple[dict[str, int], dict[int, Iso]]:
+        """The instruments table as (id -> key, key -> ISO), as this connection sees it."""
         table = self._fetch(
             "SELECT instrument_key, instrument, iso FROM instruments",
             pa.schema(
@@ -205,9 +175,14 @@ class SqlBackend(PriceStore):
             ),
         )
         rows = table.to_pydict()
-        self._keys = dict(zip(rows["instrument"], rows["instrument_key"], strict=True))
-        self._isos = {k: Iso(i) for k, i in zip(rows["instrument_key"], rows["iso"], strict=True)}
-        self._names_by_key = None
+        keys = dict(zip(rows["instrument"], rows["instrument_key"], strict=True))
+        isos = {k: Iso(i) for k, i in zip(rows["instrument_key"], rows["iso"], strict=True)}
+        return keys, isos
+
+    def _load_instrument_cache(self) -> None:
+        """Refresh the committed catalogue. Never call inside a write transaction: the
+        cache must only ever hold instruments that are committed."""
+        self._keys, self._isos = self._catalogue()
 
     @abstractmethod
     def _cluster_sql(self, alias: str) -> str:

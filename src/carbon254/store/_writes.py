@@ -1,25 +1,46 @@
-"""Writes: one batch in one transaction, merged chunk by chunk; and the location directory."""
+"""Price writes: one batch in one transaction, merged chunk by chunk.
+
+Batch ids are allocated once the writer holds the lock, so they follow commit order, and
+the batch row is stamped `committed_at` (never earlier than the previous batch's) as the
+last write before COMMIT. That is what makes `as_of` exact: "as of T" is the set of
+batches committed by T, which is simply `batch_id <= N`.
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..core import InstrumentId, check_no_overlap, validate_locations
-from ..core.schema import LOCATION_SCHEMA
-from ._backend import _CHANGED, _P_PRICE_COLUMNS, SqlBackend, _now, _utc
+from ..core import InstrumentId
+from ._backend import SqlBackend
 from ._prepare import Chunk, ContentHasher, iter_tables, prepare_chunk, stage_table
-from .base import BatchResult, DuplicateRowError, LocationResult, PriceData
+from ._sql import CHANGED, P_PRICE_COLUMNS, as_utc, now_utc
+from .base import BatchResult, DuplicateRowError, PriceData
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_DAY_US = 86_400_000_000
+_EPOCH = date(1970, 1, 1)
+
+
+@dataclass(slots=True)
+class _Batch:
+    """The running state of one upsert."""
+
+    batch_id: int
+    source: str
+    fetched_at: datetime | None
+    started_at: datetime
+    counts: np.ndarray  # received, inserted, revised, unchanged
+    created: dict[str, int]  # instruments this batch created (uncommitted until COMMIT)
+    seen: dict[str, int]  # instruments committed by others, found during this batch
 
 
 class SqlWrites(SqlBackend):
-    # -- writes ----------------------------------------------------------------------
     def upsert_prices(
         self,
         data: PriceData,
@@ -30,25 +51,25 @@ class SqlWrites(SqlBackend):
     ) -> BatchResult:
         if not source:
             raise ValueError("source is required: say where the batch came from")
-        fetched = _utc(fetched_at, "fetched_at") if fetched_at else None
+        fetched = as_utc(fetched_at, "fetched_at") if fetched_at else None
         if content_sha256 is not None and not _SHA256.fullmatch(content_sha256):
             raise ValueError("content_sha256 must be 64 lowercase hex digits")
         with self._writing():
-            batch_id = self._next_batch_id()
-            hasher = None if content_sha256 else ContentHasher()
-            created: dict[str, int] = {}
-            counts = np.zeros(4, dtype=np.int64)  # received, inserted, revised, unchanged
             self._begin()
-            # Taken once this writer holds the lock, so batches' times follow commit order.
-            started = _now()
+            batch: _Batch | None = None
             try:
+                batch = _Batch(
+                    self._next_batch_id(), source, fetched, now_utc(),
+                    np.zeros(4, dtype=np.int64), {}, {},
+                )  # fmt: skip
+                hasher = None if content_sha256 else ContentHasher()
                 for table in iter_tables(data):
                     chunk = prepare_chunk(table)
                     if hasher is not None:
                         hasher.add(chunk.table)
-                    counts += self._merge_chunk(chunk, batch_id, started, created)
+                    batch.counts += self._merge_chunk(chunk, batch)
                 sha = content_sha256 or hasher.hexdigest()  # type: ignore[union-attr]
-                received, inserted, revised, unchanged = (int(x) for x in counts)
+                received, inserted, revised, unchanged = (int(x) for x in batch.counts)
                 if not (inserted or revised):
                     earlier = self._committed_batch_with(sha)
                     if earlier is not None:
@@ -57,61 +78,52 @@ class SqlWrites(SqlBackend):
                             None, source, sha, received, 0, 0, unchanged, 0, "duplicate", earlier
                         )
                 status = "committed" if (inserted or revised) else "unchanged"
-                self._record_batch(
-                    batch_id, source, fetched, sha, counts, len(created), status, None, started
-                )
+                self._record_batch(batch, sha, status, None)
                 self._commit()
             except BaseException as exc:
                 self._rollback()
-                self._record_failure(
-                    batch_id, source, fetched, content_sha256, counts, exc, started
-                )
+                if batch is not None:
+                    self._record_failure(batch, content_sha256, exc)
                 raise
-            self._keys.update(created)
-            for name, key in created.items():
+            # Only now, committed, may the instruments enter the cache.
+            for name, key in (batch.seen | batch.created).items():
+                self._keys[name] = key
                 self._isos[key] = InstrumentId.parse(name).iso
-            if created:
-                self._names_by_key = None
             return BatchResult(
-                batch_id, source, sha, received, inserted, revised, unchanged, len(created), status
-            )
+                batch.batch_id, source, sha, received, inserted, revised, unchanged,
+                len(batch.created), status,
+            )  # fmt: skip
 
-    def _merge_chunk(
-        self, chunk: Chunk, batch_id: int, now: datetime, created: dict[str, int]
-    ) -> np.ndarray:
+    def _merge_chunk(self, chunk: Chunk, batch: _Batch) -> np.ndarray:
         if chunk.num_rows == 0:
             return np.zeros(4, dtype=np.int64)
-        keys = self._resolve_keys(chunk.names, created, now)
+        keys = self._resolve_keys(chunk.names, batch)
         stage = stage_table(chunk, keys, type(self).cluster_order, self.stage_timestamp)
         starts = stage.column("interval_start")
         lo, hi = (x.as_py().replace(tzinfo=UTC) for x in pc.min_max(starts).values())
         kmin, kmax = (x.as_py() for x in pc.min_max(stage.column("instrument_key")).values())
-        self._before_merge(lo, hi)
+        day_numbers = np.unique(starts.cast(pa.int64()).to_numpy() // _DAY_US)
+        self._before_merge([_EPOCH + timedelta(days=int(d)) for d in day_numbers])
         where = (
             f"p.interval_start BETWEEN {self._literal(lo)} AND {self._literal(hi)} "
             f"AND p.instrument_key BETWEEN {kmin} AND {kmax}"
         )
         n = stage.num_rows
-        existing = self._scalar(
-            f"SELECT count(*) FROM (SELECT 1 FROM prices p WHERE {where} LIMIT 1) x"
-        )
-        if not existing:
-            self._insert_new_prices(stage, batch_id, now)
+        probe = f"SELECT count(*) FROM (SELECT 1 FROM prices p WHERE {where} LIMIT 1) x"
+        if not self._scalar(probe):
+            self._insert_new_prices(stage, batch.batch_id)
             result = np.array([n, n, 0, 0], dtype=np.int64)
         else:
-            result = self._merge_overlapping(stage, batch_id, now, where)
+            result = self._merge_overlapping(stage, batch.batch_id, where)
         self._update_bounds(stage)
         return result
 
-    def _merge_overlapping(
-        self, stage: pa.Table, batch_id: int, now: datetime, where: str
-    ) -> np.ndarray:
-        recorded = self._literal(now)
+    def _merge_overlapping(self, stage: pa.Table, batch_id: int, where: str) -> np.ndarray:
         self._put_relation("_stage", stage)
         self._execute("DROP TABLE IF EXISTS _match")
         self._execute(
             "CREATE TEMP TABLE _match AS SELECT s.instrument_key, s.interval_start, "
-            f"p.batch_id AS old_batch, ({_CHANGED}) AS changed FROM _stage s JOIN prices p "
+            f"p.batch_id AS old_batch, ({CHANGED}) AS changed FROM _stage s JOIN prices p "
             "ON p.instrument_key = s.instrument_key AND p.interval_start = s.interval_start "
             f"WHERE {where}"
         )
@@ -121,21 +133,19 @@ class SqlWrites(SqlBackend):
             )
         matched = int(self._scalar("SELECT count(*) FROM _match"))  # type: ignore[arg-type]
         revised = int(self._scalar("SELECT count(*) FROM _match WHERE changed"))  # type: ignore[arg-type]
-        on = "m.instrument_key = p.instrument_key AND m.interval_start = p.interval_start"
         if revised:
+            on = "m.instrument_key = p.instrument_key AND m.interval_start = p.interval_start"
             self._execute(
-                f"INSERT INTO price_revisions SELECT {_P_PRICE_COLUMNS}, "
-                f"p.batch_id, p.recorded_at, {recorded}, {batch_id} "
+                f"INSERT INTO price_revisions SELECT {P_PRICE_COLUMNS}, p.batch_id, {batch_id} "
                 f"FROM prices p JOIN _match m ON {on} WHERE m.changed AND {where}"
             )
             self._execute(
-                "DELETE FROM prices USING _match m WHERE m.changed "
-                "AND m.instrument_key = prices.instrument_key "
-                "AND m.interval_start = prices.interval_start "
-                f"AND {where.replace('p.', 'prices.')}"
+                "DELETE FROM prices p USING _match m WHERE m.changed "
+                f"AND m.instrument_key = p.instrument_key AND m.interval_start = p.interval_start "
+                f"AND {where}"
             )
         self._execute(
-            f"INSERT INTO prices SELECT s.*, {batch_id}, {recorded} FROM _stage s "
+            f"INSERT INTO prices SELECT s.*, {batch_id} FROM _stage s "
             "WHERE NOT EXISTS (SELECT 1 FROM _match m WHERE NOT m.changed "
             "AND m.instrument_key = s.instrument_key AND m.interval_start = s.interval_start) "
             f"ORDER BY {self._cluster_sql('s')}"
@@ -149,8 +159,7 @@ class SqlWrites(SqlBackend):
         bounds = stage.group_by("instrument_key").aggregate(
             [("interval_start", "min"), ("interval_start", "max")]
         )
-        bounds = bounds.rename_columns(["k", "lo", "hi"])
-        self._put_relation("_bounds", bounds)
+        self._put_relation("_bounds", bounds.rename_columns(["k", "lo", "hi"]))
         self._execute(
             "UPDATE instruments SET "
             "first_interval = CASE WHEN first_interval IS NULL OR b.lo < first_interval "
@@ -161,26 +170,22 @@ class SqlWrites(SqlBackend):
         )
         self._drop_relation("_bounds")
 
-    def _resolve_keys(self, names: list[str], created: dict[str, int], now: datetime) -> np.ndarray:
-        keys = np.empty(len(names), dtype=np.int32)
-        missing: list[tuple[int, str]] = []
-        for i, name in enumerate(names):
-            key = self._keys.get(name) or created.get(name)
-            if key is None:
-                missing.append((i, name))
-            else:
-                keys[i] = key
+    def _resolve_keys(self, names: list[str], batch: _Batch) -> np.ndarray:
+        """Store keys for `names`, creating unknown instruments inside the batch."""
+        known = self._keys | batch.seen | batch.created
+        missing = [name for name in names if name not in known]
         if missing:
-            # Another process may have created some since we last looked (PostgreSQL).
-            self._load_instrument_cache()
-            fresh = [name for _, name in missing if name not in self._keys]
+            # Another process may have committed some of them since we last looked
+            # (PostgreSQL). Look, but keep what we learn local until COMMIT.
+            catalogue, _ = self._catalogue()
+            for name in missing:
+                if name in catalogue and name not in batch.created:
+                    batch.seen[name] = catalogue[name]
+            fresh = [InstrumentId.parse(n) for n in missing if n not in batch.seen]
             if fresh:
-                created.update(
-                    self._create_instruments([InstrumentId.parse(n) for n in fresh], now)
-                )
-            for i, name in missing:
-                keys[i] = self._keys.get(name) or created[name]
-        return keys
+                batch.created.update(self._create_instruments(fresh))
+            known = self._keys | batch.seen | batch.created
+        return np.array([known[name] for name in names], dtype=np.int32)
 
     def _committed_batch_with(self, sha: str) -> int | None:
         value = self._scalar(
@@ -189,103 +194,49 @@ class SqlWrites(SqlBackend):
         )
         return None if value is None else int(value)  # type: ignore[arg-type]
 
-    def _record_batch(
-        self,
-        batch_id: int,
-        source: str,
-        fetched_at: datetime | None,
-        sha: str | None,
-        counts: np.ndarray,
-        created: int,
-        status: str,
-        error: str | None,
-        started: datetime,
-    ) -> None:
+    def _record_batch(self, batch: _Batch, sha: str | None, status: str, error: str | None) -> None:
+        finished = now_utc()
+        committed = None
+        if status != "failed":
+            # Never earlier than the previous commit, whatever the wall clock did.
+            last = self._scalar("SELECT max(committed_at) FROM ingest_batches")
+            if isinstance(last, datetime):
+                last = last.replace(tzinfo=UTC) if last.tzinfo is None else last
+                committed = max(finished, last + timedelta(microseconds=1))
+            else:
+                committed = finished
+        ts = self.stage_timestamp
         row = pa.table(
             {
-                "batch_id": pa.array([batch_id], pa.int64()),
-                "source": [source],
-                "fetched_at": pa.array([fetched_at], self.stage_timestamp),
+                "batch_id": pa.array([batch.batch_id], pa.int64()),
+                "source": [batch.source],
+                "fetched_at": pa.array([batch.fetched_at], ts),
                 "content_sha256": pa.array([sha], pa.string()),
-                "rows_received": [int(counts[0])],
-                "rows_inserted": [int(counts[1])],
-                "rows_revised": [int(counts[2])],
-                "rows_unchanged": [int(counts[3])],
-                "instruments_created": pa.array([created], pa.int32()),
+                "rows_received": [int(batch.counts[0])],
+                "rows_inserted": [int(batch.counts[1])],
+                "rows_revised": [int(batch.counts[2])],
+                "rows_unchanged": [int(batch.counts[3])],
+                "instruments_created": pa.array([len(batch.created)], pa.int32()),
                 "status": [status],
                 "error": pa.array([error], pa.string()),
-                "started_at": pa.array([started], self.stage_timestamp),
-                "finished_at": pa.array([_now()], self.stage_timestamp),
+                "started_at": pa.array([batch.started_at], ts),
+                "finished_at": pa.array([finished], ts),
+                "committed_at": pa.array([committed], ts),
             }
         )
         self._put_relation("_batch", row)
         self._execute("INSERT INTO ingest_batches SELECT * FROM _batch")
         self._drop_relation("_batch")
 
-    def _record_failure(
-        self,
-        batch_id: int,
-        source: str,
-        fetched_at: datetime | None,
-        sha: str | None,
-        counts: np.ndarray,
-        exc: BaseException,
-        started: datetime,
-    ) -> None:
+    def _record_failure(self, batch: _Batch, sha: str | None, exc: BaseException) -> None:
         """Keep a lineage row saying the batch failed and why; its data is gone."""
-        error = f"{type(exc).__name__}: {exc}"[:2000]
+        failed = _Batch(
+            batch.batch_id, batch.source, batch.fetched_at, batch.started_at,
+            np.array([batch.counts[0], 0, 0, 0], dtype=np.int64), {}, {},
+        )  # fmt: skip
         try:
             self._begin()
-            received = np.array([counts[0], 0, 0, 0], dtype=np.int64)
-            self._record_batch(
-                batch_id, source, fetched_at, sha, received, 0, "failed", error, started
-            )
+            self._record_batch(failed, sha, "failed", f"{type(exc).__name__}: {exc}"[:2000])
             self._commit()
         except Exception:
             self._rollback()
-
-    def upsert_locations(self, table: pa.Table) -> LocationResult:
-        table = validate_locations(table)
-        key = "l.iso = s.iso AND l.location = s.location AND l.effective_date = s.effective_date"
-        differs = " OR ".join(
-            f"l.{c} IS DISTINCT FROM s.{c}"
-            for c in ("name", "location_type", "zone", "termination_date")
-        )
-        now = self._literal(_now())
-        with self._writing():
-            self._begin()
-            try:
-                self._put_relation("_loc", table)
-                updated = int(
-                    self._scalar(
-                        f"SELECT count(*) FROM _loc s JOIN locations l ON {key} WHERE {differs}"
-                    )
-                )  # type: ignore[arg-type]
-                existing = int(
-                    self._scalar(f"SELECT count(*) FROM _loc s JOIN locations l ON {key}")
-                )  # type: ignore[arg-type]
-                self._execute(
-                    "UPDATE locations SET name = s.name, location_type = s.location_type, "
-                    f"zone = s.zone, termination_date = s.termination_date, updated_at = {now} "
-                    f"FROM _loc s WHERE {key.replace('l.', 'locations.')} "
-                    f"AND ({differs.replace('l.', 'locations.')})"
-                )
-                self._execute(
-                    "INSERT INTO locations SELECT s.iso, s.location, s.name, s.location_type, "
-                    f"s.zone, s.effective_date, s.termination_date, {now} FROM _loc s "
-                    f"WHERE NOT EXISTS (SELECT 1 FROM locations l WHERE {key})"
-                )
-                # Versions already stored plus these must still not overlap.
-                touched = self._fetch(
-                    "SELECT l.iso, l.location, l.name, l.location_type, l.zone, "
-                    "l.effective_date, l.termination_date FROM locations l WHERE EXISTS "
-                    "(SELECT 1 FROM _loc s WHERE s.iso = l.iso AND s.location = l.location)",
-                    LOCATION_SCHEMA,
-                )
-                check_no_overlap(touched)
-                self._drop_relation("_loc")
-                self._commit()
-            except BaseException:
-                self._rollback()
-                raise
-        return LocationResult(table.num_rows - existing, updated, existing - updated)

@@ -23,10 +23,12 @@ __all__ = [
     "DuplicateRowError",
     "Freq",
     "How",
+    "InvalidArgument",
     "LocationResult",
     "Peak",
     "PriceData",
     "PriceStore",
+    "ResultTooLarge",
     "StoreError",
     "StoreStatus",
     "UnknownInstrument",
@@ -41,6 +43,18 @@ InstrumentsArg = Sequence[str | InstrumentId] | None
 
 class StoreError(RuntimeError):
     """Base class of store failures that callers are expected to handle."""
+
+
+class InvalidArgument(StoreError, ValueError):
+    """An argument the store cannot act on (naive time, start >= end, as_of in the future…)."""
+
+
+class ResultTooLarge(StoreError):
+    """A read would return more rows than the caller allowed."""
+
+    def __init__(self, max_rows: int) -> None:
+        self.max_rows = max_rows
+        super().__init__(f"the result has more than {max_rows:,} rows")
 
 
 class DuplicateRowError(StoreError):
@@ -165,10 +179,13 @@ class PriceStore(ABC):
         end: datetime,
         *,
         as_of: datetime | None = None,
+        max_rows: int | None = None,
     ) -> pa.Table:
         """Prices with `start <= interval_start < end`, as `PRICE_SCHEMA`, ordered by
-        instrument then time. `instruments=None` means all. With `as_of`, the values the
-        store held at that instant (rows first stored later are absent)."""
+        instrument then time. `instruments=None` means all. With `as_of`, exactly what the
+        store held at that instant: the batches committed by then (rows first stored later
+        are absent; revised rows show their earlier value). More than `max_rows` rows
+        raises `ResultTooLarge`."""
 
     @abstractmethod
     def latest(self, instruments: InstrumentsArg = None) -> pa.Table:
@@ -193,7 +210,8 @@ class PriceStore(ABC):
 
     @abstractmethod
     def revisions(self, instruments: InstrumentsArg, start: datetime, end: datetime) -> pa.Table:
-        """Superseded values with recorded_at, superseded_at, batch_id, superseded_by."""
+        """Superseded values: the batch that wrote each (batch_id, and its commit time as
+        recorded_at) and the batch that replaced it (superseded_by, superseded_at)."""
 
     @abstractmethod
     def instruments(
@@ -213,4 +231,4 @@ class PriceStore(ABC):
     @abstractmethod
     def batches(self, *, limit: int = 100) -> pa.Table:
         """Ingest batches, newest first: id, source, fetched_at, content_sha256, counts,
-        status, error, started_at, finished_at."""
+        status, error, started_at, finished_at, committed_at."""

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from ..core import InstrumentId
 from ._prepare import day_major_order
+from ._sql import now_utc
 from ._sqlstore import SqlStore
 from .base import StoreError
 
@@ -97,16 +98,14 @@ class DuckDBStore(SqlStore):
     def _drop_relation(self, name: str) -> None:
         self._con.unregister(name)
 
-    def _insert_new_prices(self, stage: pa.Table, batch_id: int, recorded_at: datetime) -> None:
+    def _insert_new_prices(self, stage: pa.Table, batch_id: int) -> None:
         self._con.register("_new", stage)
         try:
-            self._con.execute(
-                f"INSERT INTO prices SELECT *, {batch_id}, {self._literal(recorded_at)} FROM _new"
-            )
+            self._con.execute(f"INSERT INTO prices SELECT *, {batch_id} FROM _new")
         finally:
             self._con.unregister("_new")
 
-    def _create_instruments(self, ids: list[InstrumentId], now: datetime) -> dict[str, int]:
+    def _create_instruments(self, ids: list[InstrumentId]) -> dict[str, int]:
         first = int(self._scalar("SELECT coalesce(max(instrument_key), 0) FROM instruments")) + 1
         keys = np.arange(first, first + len(ids), dtype=np.int32)
         rows = pa.table(
@@ -122,7 +121,7 @@ class DuckDBStore(SqlStore):
         self._con.register("_inst", rows)
         self._con.execute(
             "INSERT INTO instruments SELECT instrument_key, instrument, iso, market, product, "
-            f"location, NULL, NULL, {self._literal(now)} FROM _inst"
+            f"location, NULL, NULL, {self._literal(now_utc())} FROM _inst"
         )
         self._con.unregister("_inst")
         return dict(zip(rows.column("instrument").to_pylist(), keys.tolist(), strict=True))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import psycopg
@@ -18,6 +18,7 @@ import pyarrow.csv as pacsv
 
 from ..core import InstrumentId
 from ._prepare import time_major_order
+from ._sql import now_utc
 from ._sqlstore import SqlStore
 
 __all__ = ["PostgresStore"]
@@ -144,19 +145,13 @@ class PostgresStore(SqlStore):
     def _drop_relation(self, name: str) -> None:
         self._con.execute(f"DROP TABLE IF EXISTS {name}")  # type: ignore[arg-type]
 
-    def _insert_new_prices(self, stage: pa.Table, batch_id: int, recorded_at: datetime) -> None:
+    def _insert_new_prices(self, stage: pa.Table, batch_id: int) -> None:
         # COPY straight into the partitioned table: the rows are new, so no staging needed.
-        n = stage.num_rows
-        micros = (recorded_at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
-        rows = stage.append_column("batch_id", pa.array(np.full(n, batch_id, dtype=np.int64)))
-        rows = rows.append_column(
-            "recorded_at", pa.array(np.full(n, micros, dtype=np.int64)).cast(self.stage_timestamp)
-        )
-        self._copy_in("prices", rows)
+        batch = pa.array(np.full(stage.num_rows, batch_id, dtype=np.int64))
+        self._copy_in("prices", stage.append_column("batch_id", batch))
 
-    def _before_merge(self, lo: datetime, hi: datetime) -> None:
-        day = lo.astimezone(UTC).date()
-        while day <= hi.astimezone(UTC).date():
+    def _before_merge(self, days: list[date]) -> None:
+        for day in days:
             name = f"prices_p{day:%Y%m%d}"
             if name not in self._partitions:
                 nxt = day + timedelta(days=1)
@@ -165,9 +160,8 @@ class PostgresStore(SqlStore):
                     f"FROM ('{day.isoformat()} 00:00:00+00') TO ('{nxt.isoformat()} 00:00:00+00')"
                 )
                 self._partitions.add(name)
-            day += timedelta(days=1)
 
-    def _create_instruments(self, ids: list[InstrumentId], now: datetime) -> dict[str, int]:
+    def _create_instruments(self, ids: list[InstrumentId]) -> dict[str, int]:
         created: dict[str, int] = {}
         with self._con.cursor() as cur:
             for iid in ids:
@@ -180,7 +174,7 @@ class PostgresStore(SqlStore):
                         iid.market.value,
                         iid.product.value,
                         iid.location,
-                        now,
+                        now_utc(),
                     ),
                 )
                 created[str(iid)] = int(cur.fetchone()[0])  # type: ignore[index]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends, Header, Request
 from starlette.responses import Response
 
 from ..formats import ARROW_STREAM, JSON, TABULAR_MEDIA_TYPES, iso_z, tabular_response
@@ -54,12 +54,17 @@ _EXAMPLE = {
     },
 )
 def get_prices(
+    request: Request,
     store: StoreDep,
     query: Annotated[PriceQuery, Depends(price_query)],
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     media_type = choose_media_type(accept, TABULAR_MEDIA_TYPES)
-    table = store.read_prices(list(query.instruments), query.start, query.end, as_of=query.as_of)
+    limits = request.app.state.limits
+    table = store.read_prices(
+        list(query.instruments), query.start, query.end, as_of=query.as_of,
+        max_rows=limits.max_rows,
+    )  # fmt: skip
     meta = {
         "instruments": list(query.instruments),
         "start": iso_z(query.start),

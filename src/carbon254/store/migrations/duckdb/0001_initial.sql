@@ -3,6 +3,12 @@
 -- prices has no index on purpose: DuckDB prunes by per-row-group min/max, so physical
 -- order (day, instrument_key, interval_start) is the lever; the store writes in that order.
 
+-- Time travel (`as_of`) goes through batches, not wall clocks on rows: batch ids are
+-- allocated under the writer lock, so they follow commit order, and each committed batch
+-- carries committed_at. "As of T" = every batch with committed_at <= T, i.e. batch_id <= N.
+-- A row of prices was written by batch_id; a revision row was written by batch_id and
+-- superseded by superseded_by.
+
 CREATE TABLE instruments (
     instrument_key  INTEGER PRIMARY KEY,
     instrument      VARCHAR NOT NULL UNIQUE,
@@ -40,7 +46,8 @@ CREATE TABLE ingest_batches (
     status               VARCHAR NOT NULL,
     error                VARCHAR,
     started_at           TIMESTAMP NOT NULL,
-    finished_at          TIMESTAMP
+    finished_at          TIMESTAMP,
+    committed_at         TIMESTAMP
 );
 
 CREATE TABLE prices (
@@ -52,8 +59,7 @@ CREATE TABLE prices (
     congestion      DOUBLE,
     loss            DOUBLE,
     ghg             DOUBLE,
-    batch_id        BIGINT NOT NULL,
-    recorded_at     TIMESTAMP NOT NULL
+    batch_id        BIGINT NOT NULL
 );
 
 CREATE TABLE price_revisions (
@@ -66,7 +72,5 @@ CREATE TABLE price_revisions (
     loss            DOUBLE,
     ghg             DOUBLE,
     batch_id        BIGINT NOT NULL,
-    recorded_at     TIMESTAMP NOT NULL,
-    superseded_at   TIMESTAMP NOT NULL,
     superseded_by   BIGINT NOT NULL
 );

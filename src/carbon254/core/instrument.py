@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from .markets import Iso, Market, Product
@@ -47,6 +48,12 @@ class InstrumentId:
         """Parse `ISO.MARKET.PRODUCT.LOCATION`; ISO, market and product are case-insensitive."""
         if not isinstance(text, str):
             raise InvalidInstrumentId(repr(text), "id", "must be a string")
+        if cls is InstrumentId:  # ids are immutable: a batch of 13,000 nodes parses once
+            return _parse_cached(text)
+        return cls._parse(text)
+
+    @classmethod
+    def _parse(cls, text: str) -> InstrumentId:
         parts = text.strip().split(".", 3)
         if len(parts) < 4:
             raise InvalidInstrumentId(
@@ -66,6 +73,11 @@ class InstrumentId:
     @classmethod
     def coerce(cls, value: Any) -> InstrumentId:
         return value if isinstance(value, InstrumentId) else cls.parse(value)
+
+
+@lru_cache(maxsize=1 << 17)
+def _parse_cached(text: str) -> InstrumentId:
+    return InstrumentId._parse(text)
 
 
 def _member(enum: Any, raw: str, part: str, text: str) -> Any:

@@ -28,6 +28,7 @@ __all__ = [
     "UTC_TS",
     "SchemaError",
     "conform",
+    "duplicate_error",
     "instrument_codes",
     "validate_prices",
 ]
@@ -173,7 +174,7 @@ def _row(table: pa.Table, mask: pa.Array | np.ndarray) -> str:
     return f"row {index} ({row['instrument']} at {row['interval_start'].isoformat()})"
 
 
-def validate_prices(table: pa.Table) -> pa.Table:
+def validate_prices(table: pa.Table, *, check_unique: bool = True) -> pa.Table:
     """Return `table` conformed to `PRICE_SCHEMA`, or raise `SchemaError` saying what is wrong.
 
     Checks: required columns present and typed; timestamps tz-aware (converted to UTC);
@@ -184,6 +185,8 @@ def validate_prices(table: pa.Table) -> pa.Table:
 
     A dictionary-encoded instrument column stays dictionary-encoded (the cheap form for
     millions of rows over a few thousand instruments); everything is vectorized.
+    `check_unique=False` is for callers that sort the rows anyway and check duplicates
+    there (the store does, with `duplicate_error`).
     """
     table = conform(table, PRICE_SCHEMA, _REQUIRED, keep_dictionary=("instrument",))
     if table.num_rows == 0:
@@ -214,7 +217,8 @@ def validate_prices(table: pa.Table) -> pa.Table:
     if pc.any(infinite).as_py():
         raise SchemaError(f"value is infinite: {_row(table, infinite)}")
     _check_components(table, codes, parsed)
-    _check_unique(table, codes, names)
+    if check_unique:
+        _check_unique(table, codes, names)
     return table
 
 
@@ -314,11 +318,16 @@ def _check_unique(table: pa.Table, codes: np.ndarray, names: list[str]) -> None:
     order = np.lexsort((starts, codes))
     c, t = codes[order], starts[order]
     same = (c[1:] == c[:-1]) & (t[1:] == t[:-1])
-    if not same.any():
-        return
-    at = int(np.flatnonzero(same)[0])
-    count = int(((codes == c[at]) & (starts == t[at])).sum())
-    when = datetime.fromtimestamp(t[at] / 1e6, tz=UTC).isoformat()
-    raise SchemaError(
-        f"duplicate (instrument, interval_start): {names[c[at]]} at {when} appears {count} times"
+    if same.any():
+        at = int(np.flatnonzero(same)[0])
+        raise duplicate_error(
+            names[c[at]], int(t[at]), int(((codes == c[at]) & (starts == t[at])).sum())
+        )
+
+
+def duplicate_error(instrument: str, start_us: int, count: int) -> SchemaError:
+    """The error for a repeated (instrument, interval_start), `start_us` in epoch µs."""
+    when = datetime.fromtimestamp(start_us / 1e6, tz=UTC).isoformat()
+    return SchemaError(
+        f"duplicate (instrument, interval_start): {instrument} at {when} appears {count} times"
     )

@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..core import validate_prices
-from ..core.schema import instrument_codes
+from ..core.schema import duplicate_error, instrument_codes
 from .base import PriceData
 
 __all__ = ["Chunk", "ContentHasher", "iter_tables", "prepare_chunk"]
@@ -50,7 +50,8 @@ def iter_tables(data: PriceData) -> Iterator[pa.Table]:
 
 
 def prepare_chunk(table: pa.Table) -> Chunk:
-    validated = validate_prices(table)
+    # Duplicates are found in `stage_table`, on rows it sorts anyway.
+    validated = validate_prices(table, check_unique=False)
     codes, names = instrument_codes(validated)
     return Chunk(validated, codes, names)
 
@@ -70,6 +71,7 @@ def stage_table(
     start = chunk.table.column("interval_start").cast(pa.int64()).to_numpy()
     end = chunk.table.column("interval_end").cast(pa.int64()).to_numpy()
     perm = order(row_keys, start)
+    _check_unique(chunk, row_keys, start, perm)
     columns: dict[str, pa.Array | np.ndarray] = {}
     if perm is None:
         columns["instrument_key"] = row_keys
@@ -85,6 +87,19 @@ def stage_table(
         for name in _VALUE_COLUMNS:
             columns[name] = chunk.table.column(name).combine_chunks().take(take)
     return pa.table(columns)
+
+
+def _check_unique(
+    chunk: Chunk, row_keys: np.ndarray, starts: np.ndarray, perm: np.ndarray | None
+) -> None:
+    """Raise on a repeated (instrument, interval_start): in sorted rows they are adjacent."""
+    keys, times = (row_keys, starts) if perm is None else (row_keys[perm], starts[perm])
+    same = (keys[1:] == keys[:-1]) & (times[1:] == times[:-1])
+    if same.any():
+        at = int(np.flatnonzero(same)[0])
+        row = at if perm is None else int(perm[at])
+        count = int(((row_keys == keys[at]) & (starts == times[at])).sum())
+        raise duplicate_error(chunk.names[chunk.codes[row]], int(times[at]), count)
 
 
 def day_major_order(row_keys: np.ndarray, starts: np.ndarray) -> np.ndarray | None:

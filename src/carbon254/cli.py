@@ -12,9 +12,13 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .core import InvalidInstrumentId, Iso, SchemaError
+
+if TYPE_CHECKING:
+    from .store import PriceStore
 
 __all__ = ["main"]
 
@@ -23,7 +27,8 @@ class UsageError(Exception):
     """Bad input from the user: exit code 2."""
 
 
-def _store(args: argparse.Namespace):
+def _store(args: argparse.Namespace) -> PriceStore:
+    """Open the store lazily: `carbon254 --help` must work with the SDK install alone."""
     try:
         from .store import open_store
     except ImportError as exc:

@@ -70,7 +70,9 @@ class Product(StrEnum):
     """What is priced. Energy prices, ancillary services, scarcity adders, capacity."""
 
     LMP = "LMP"  # locational marginal price
-    SPP = "SPP"  # ERCOT settlement point price
+    # ERCOT settlement point price (ERCOT.RT15.SPP.HB_NORTH). Not to be confused with the
+    # Southwest Power Pool, `Iso.SPP`, whose prices are LMPs (SPP.RT5.LMP.<node>).
+    SPP = "SPP"
     # ancillary services
     REG = "REG"  # regulation (PJM RMCP)
     REGUP = "REGUP"

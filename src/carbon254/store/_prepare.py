@@ -103,8 +103,12 @@ def _check_unique(
 
 
 def day_major_order(row_keys: np.ndarray, starts: np.ndarray) -> np.ndarray | None:
-    """(UTC day, instrument, time): one day's rows grouped per instrument (DuckDB layout)."""
-    days = starts // _DAY_US
+    """(day, instrument, time): each day's rows grouped per instrument (DuckDB layout).
+
+    Days count from the chunk's first interval, not from UTC midnight, so a market day
+    (04:00Z to 04:00Z for PJM) stays one sorted run rather than two.
+    """
+    days = (starts - starts.min()) // _DAY_US
     if _is_sorted(days, row_keys, starts):
         return None
     return np.lexsort((starts, row_keys, days))

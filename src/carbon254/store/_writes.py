@@ -166,7 +166,10 @@ class SqlWrites(SqlBackend):
             "THEN b.lo ELSE first_interval END, "
             "last_interval = CASE WHEN last_interval IS NULL OR b.hi > last_interval "
             "THEN b.hi ELSE last_interval END "
-            "FROM _bounds b WHERE instruments.instrument_key = b.k"
+            "FROM _bounds b WHERE instruments.instrument_key = b.k "
+            # rewrite only rows whose bounds move (fewer dead tuples in PostgreSQL)
+            "AND (instruments.first_interval IS NULL OR b.lo < instruments.first_interval "
+            "OR instruments.last_interval IS NULL OR b.hi > instruments.last_interval)"
         )
         self._drop_relation("_bounds")
 

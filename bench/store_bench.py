@@ -135,9 +135,14 @@ def fresh_pg(admin_url: str, name: str) -> Iterator[str]:
 
 
 def pg_raw(url: str, table: pa.Table) -> float:
-    """pyarrow.csv (as the store does) + COPY into an unindexed, unpartitioned table."""
+    """pyarrow.csv (as the store does: naive-UTC timestamps, session in UTC) + COPY into an
+    unindexed, unpartitioned table."""
     plain = table.set_column(0, "instrument", table.column(0).cast(pa.string()))
+    for name in ("interval_start", "interval_end"):
+        naive = plain.column(name).cast(pa.int64()).cast(pa.timestamp("us"))
+        plain = plain.set_column(plain.column_names.index(name), name, naive)
     with psycopg.connect(url, autocommit=True) as con:
+        con.execute("SET TIME ZONE 'UTC'")
         con.execute(
             "CREATE TABLE raw_prices (instrument text, interval_start timestamptz, "
             "interval_end timestamptz, value float8, energy float8, congestion float8, "

@@ -167,23 +167,21 @@ class PostgresStore(SqlStore):
                 self._partitions.add(name)
 
     def _create_instruments(self, ids: list[InstrumentId]) -> dict[str, int]:
-        created: dict[str, int] = {}
-        with self._con.cursor() as cur:
-            for iid in ids:
-                cur.execute(
-                    "INSERT INTO instruments (instrument, iso, market, product, location, "
-                    "created_at) VALUES (%s, %s, %s, %s, %s, %s) RETURNING instrument_key",
-                    (
-                        str(iid),
-                        iid.iso.value,
-                        iid.market.value,
-                        iid.product.value,
-                        iid.location,
-                        now_utc(),
-                    ),
-                )
-                created[str(iid)] = int(cur.fetchone()[0])  # type: ignore[index]
-        return created
+        # One statement for the lot: a first PJM day brings 13,000 new instruments.
+        columns = [
+            [str(i) for i in ids],
+            [i.iso.value for i in ids],
+            [i.market.value for i in ids],
+            [i.product.value for i in ids],
+            [i.location for i in ids],
+        ]
+        rows = self._con.execute(
+            "INSERT INTO instruments (instrument, iso, market, product, location, created_at) "
+            "SELECT u.*, %s FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], "
+            "%s::text[]) AS u RETURNING instrument, instrument_key",
+            [now_utc(), *columns],
+        ).fetchall()
+        return {name: int(key) for name, key in rows}
 
     def _next_batch_id(self) -> int:
         row = self._con.execute("SELECT nextval('ingest_batch_id_seq')").fetchone()

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pandas as pd
 
-from ..core import Iso, nerc_holidays, peak_definition
+from ..core import Iso, market_day, nerc_holidays, peak_definition
 
 __all__ = ["local_time_sql", "peak_sql"]
 
@@ -63,11 +63,7 @@ def peak_sql(local: str, iso: Iso, start: datetime, end: datetime, on: bool) -> 
 
 def local_bucket_bounds(iso: Iso, label: date, freq: str) -> tuple[datetime, datetime]:
     """UTC bounds of a local daily or monthly bucket labelled by its first local date."""
-    tz = Iso(iso).tz
     if freq == "daily":
-        nxt = label + timedelta(days=1)
-    else:
-        nxt = date(label.year + label.month // 12, label.month % 12 + 1, 1)
-    start = datetime.combine(label, datetime.min.time(), tzinfo=tz).astimezone(UTC)
-    end = datetime.combine(nxt, datetime.min.time(), tzinfo=tz).astimezone(UTC)
-    return start, end
+        return market_day(iso, label)
+    nxt = date(label.year + label.month // 12, label.month % 12 + 1, 1)
+    return market_day(iso, label)[0], market_day(iso, nxt)[0]

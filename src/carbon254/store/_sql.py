@@ -25,11 +25,6 @@ CHANGED = " OR ".join(f"p.{c} IS DISTINCT FROM s.{c}" for c in ("interval_end", 
 AGGREGATES = {"mean": "avg", "min": "min", "max": "max"}
 FREQS = ("15min", "hourly", "daily", "monthly")
 
-# Times outside the span data may have are rejected: they are typos, and they would ask
-# the clock arithmetic (and PostgreSQL's daily partitions) for absurd ranges.
-EARLIEST = EARLIEST_INTERVAL
-LATEST = LATEST_INTERVAL
-
 
 def as_utc(value: datetime, name: str) -> datetime:
     """A tz-aware datetime argument converted to UTC, or a clear error."""
@@ -38,10 +33,11 @@ def as_utc(value: datetime, name: str) -> datetime:
     if value.tzinfo is None:
         raise InvalidArgument(f"{name} must be timezone-aware (UTC), got naive {value.isoformat()}")
     value = value.astimezone(UTC)
-    if not EARLIEST <= value <= LATEST:
+    # Outside the span data may have: typos, and absurd ranges for the clock arithmetic.
+    if not EARLIEST_INTERVAL <= value <= LATEST_INTERVAL:
         raise InvalidArgument(
             f"{name} {value.isoformat()} is outside the supported span "
-            f"{EARLIEST.year}-{LATEST.year}"
+            f"{EARLIEST_INTERVAL.year}-{LATEST_INTERVAL.year}"
         )
     return value
 

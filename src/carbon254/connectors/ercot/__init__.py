@@ -1,0 +1,1 @@
+"""ERCOT datasets: MIS document lists and the public API (one module per dataset)."""

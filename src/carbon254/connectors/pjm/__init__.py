@@ -1,0 +1,1 @@
+"""PJM Data Miner 2 datasets (one module per dataset)."""

@@ -7,6 +7,7 @@ turned into a `PayloadError` that names the dataset and says what was wrong.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import zipfile
@@ -133,12 +134,15 @@ def read_csv(
     (ids like "0042" or hour labels like "01:00" must not become numbers)."""
     if not content.strip():
         raise PayloadError(dataset, f"empty CSV{' in ' + where if where else ''}")
+    wanted = set(strings)
+    header = _header(content, skip_rows)
     try:
         table = pacsv.read_csv(
             io.BytesIO(content),
             read_options=pacsv.ReadOptions(skip_rows=skip_rows),
             convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in strings},
+                # keyed by the header as written, which may carry stray spaces
+                column_types={raw: pa.string() for raw in header if raw.strip() in wanted},
                 strings_can_be_null=False,
             ),
         )
@@ -146,8 +150,15 @@ def read_csv(
         raise PayloadError(
             dataset, f"unreadable CSV{' in ' + where if where else ''}: {exc}"
         ) from None
-    names = [name.strip() for name in table.column_names]
+    names = [name.strip().lstrip("\ufeff") for name in table.column_names]
     if names != table.column_names:
         table = table.rename_columns(names)
     check_columns(dataset, names, required, optional, where=where)
     return table
+
+
+def _header(content: bytes, skip_rows: int) -> list[str]:
+    lines = content.split(b"\n", skip_rows + 1)
+    line = lines[skip_rows] if len(lines) > skip_rows else b""
+    text = line.decode("utf-8-sig", "replace").rstrip("\r")
+    return next(csv.reader([text]), [])

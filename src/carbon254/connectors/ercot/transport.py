@@ -1,0 +1,225 @@
+"""ERCOT transports, one entry point: a dataset declares a `ReportSpec` and calls
+`fetch_documents(http, name, spec, window)`.
+
+Which path a window takes: MIS document lists (no auth) for recent windows, the public
+API archive (token + key) when `Window.archived`, i.e. when the window ended more than
+the dataset's `Chunking.archive_after` ago (MIS keeps only days). Both paths list
+`ErcotDocument`s, choose those of the window by the time in their names (never MIS
+`PublishDate`), keep one per re-published group (a `_retry` or later posting wins) and
+download each zip as a `RawResponse` whose `meta` carries the document's names and times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from ..dataset import Window
+from ..errors import MissingCredentials, NoData
+from ..http import HttpFetcher, RawResponse
+from ..ratelimit import RateBudget
+from .api import (
+    API_AUTH,
+    API_BASE,
+    API_BUDGET,
+    API_ENV,
+    TOKEN_URL,
+    ApiSession,
+    api_session,
+    list_api_documents,
+    parse_archive_listing,
+)
+from .documents import ErcotDocument, name_time, posted_time, to_local, to_utc
+from .mis import (
+    MIS_BUDGET,
+    MIS_DOWNLOAD_URL,
+    MIS_LIST_URL,
+    list_mis_documents,
+    parse_mis_listing,
+)
+
+__all__ = [
+    "API_AUTH",
+    "API_BASE",
+    "API_BUDGET",
+    "API_ENV",
+    "MIS_BUDGET",
+    "MIS_DOWNLOAD_URL",
+    "MIS_LIST_URL",
+    "TOKEN_URL",
+    "ApiSession",
+    "ErcotDocument",
+    "ReportSpec",
+    "Stamp",
+    "api_session",
+    "documents_in_order",
+    "download_document",
+    "fetch_documents",
+    "list_api_documents",
+    "list_mis_documents",
+    "name_time",
+    "parse_archive_listing",
+    "parse_mis_listing",
+    "posted_time",
+    "select_documents",
+    "to_local",
+    "to_utc",
+]
+
+
+class Stamp(StrEnum):
+    """Which time of a document places it in a window."""
+
+    NAME_END = "name-end"  # name time ends the interval it holds (NP6-905: _0015 = 00:00-00:15)
+    NAME_START = "name-start"  # name time is the run time (SCED: LMPSROSNODENP6788_..._000018)
+    POSTED = "posted"  # no time in the name: the posting time, shifted by the report's lag
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSpec:
+    """What a dataset fetches: the EMIL id, the MIS report type and how documents map to
+    delivery time. For `Stamp.POSTED`, documents posted in `[start + post_from,
+    end + post_to)` (local calendar arithmetic) belong to the window `[start, end)`;
+    the API archive is queried on that posting range widened by `archive_slack`."""
+
+    emil: str  # "NP6-905-CD"
+    report_type_id: int  # 12301
+    stamp: Stamp
+    post_from: timedelta = timedelta(0)
+    post_to: timedelta = timedelta(0)
+    archive_slack: timedelta = timedelta(hours=2)
+
+    @property
+    def emil_path(self) -> str:
+        return self.emil.lower()
+
+
+def _posting_range(spec: ReportSpec, window: Window) -> tuple[datetime, datetime]:
+    return to_local(window.start) + spec.post_from, to_local(window.end) + spec.post_to
+
+
+def select_documents(
+    docs: Iterable[ErcotDocument], spec: ReportSpec, window: Window
+) -> list[ErcotDocument]:
+    """The CSV documents that hold `window`, one per re-published group (latest wins),
+    ordered by posting time."""
+    chosen: dict[tuple[str, datetime | None, bool], ErcotDocument] = {}
+    if spec.stamp is Stamp.POSTED:
+        low, high = _posting_range(spec, window)
+        low_utc, high_utc = to_utc(low), to_utc(high)
+    for doc in docs:
+        if doc.is_xml:
+            continue
+        if spec.stamp is Stamp.POSTED:
+            at = doc.posted_utc
+            if at is None or not (low_utc <= at < high_utc):
+                continue
+            key = (doc.stem, doc.posted_local.replace(hour=0, minute=0, second=0), False)
+        else:
+            at = doc.name_utc
+            if at is None:
+                continue
+            if spec.stamp is Stamp.NAME_END:
+                inside = window.start < at <= window.end
+            else:
+                inside = window.start <= at < window.end
+            if not inside:
+                continue
+            key = (doc.stem, doc.name_local, doc.repeated)
+        best = chosen.get(key)
+        if best is None or _newer(doc, best):
+            chosen[key] = doc
+    return sorted(chosen.values(), key=_order)
+
+
+def _order(doc: ErcotDocument) -> tuple[datetime, bool, str]:
+    return (doc.posted_utc or datetime.min.replace(tzinfo=UTC), doc.retry, doc.doc_id)
+
+
+def _newer(doc: ErcotDocument, than: ErcotDocument) -> bool:
+    return _order(doc) > _order(than)
+
+
+def download_document(
+    http: HttpFetcher,
+    dataset: str,
+    spec: ReportSpec,
+    doc: ErcotDocument,
+    *,
+    session: ApiSession | None = None,
+    budget: RateBudget | str | None = "default",
+) -> RawResponse:
+    """The zip of one document; `meta` carries the document's names and times.
+    `budget` defaults to the budget of the document's host; None sends unpaced."""
+    meta = doc.meta(spec.emil)
+    if doc.source == "api":
+        if session is None:
+            raise MissingCredentials(dataset, "an API archive document needs an ApiSession")
+        url = f"{API_BASE}/archive/{spec.emil_path}"
+        return session.get(
+            http,
+            dataset,
+            url,
+            params={"download": doc.doc_id},
+            budget=API_BUDGET if budget == "default" else budget,
+            meta=meta,
+        )
+    return http.get(
+        dataset,
+        f"{MIS_DOWNLOAD_URL}?doclookupId={doc.doc_id}",
+        budget=MIS_BUDGET if budget == "default" else budget,
+        meta=meta,
+    )
+
+
+def fetch_documents(
+    http: HttpFetcher,
+    dataset: str,
+    spec: ReportSpec,
+    window: Window,
+    *,
+    session: ApiSession | None = None,
+    mis_budget: RateBudget | None = MIS_BUDGET,
+    api_budget: RateBudget | None = API_BUDGET,
+) -> list[RawResponse]:
+    """Every document of `spec` for `window`: from MIS for recent windows, from the API
+    archive when `window.archived` (MIS keeps only days). Raises `NoData` when none."""
+    if window.archived:
+        session = session or api_session(dataset)
+        low, high = _posting_range(spec, window)
+        listed = list_api_documents(
+            http,
+            dataset,
+            spec.emil,
+            low - spec.archive_slack,
+            high + spec.archive_slack,
+            session=session,
+            budget=api_budget,
+        )
+    else:
+        listed = list_mis_documents(http, dataset, spec.report_type_id, budget=mis_budget)
+    chosen = select_documents(listed, spec, window)
+    if not chosen:
+        where = "API archive" if window.archived else "MIS"
+        raise NoData(
+            dataset,
+            f"{where} lists no {spec.emil} document for {window.start:%Y-%m-%d %H:%M}Z"
+            f"..{window.end:%Y-%m-%d %H:%M}Z",
+        )
+    budget = api_budget if window.archived else mis_budget
+    return [
+        download_document(http, dataset, spec, doc, session=session, budget=budget)
+        for doc in chosen
+    ]
+
+
+def documents_in_order(raws: Sequence[RawResponse]) -> list[RawResponse]:
+    """Raw documents ordered by posting time (retries after originals): later rows win."""
+
+    def key(raw: RawResponse) -> tuple[str, bool, str]:
+        meta = raw.meta or {}
+        return (str(meta.get("posted_utc") or ""), bool(meta.get("retry")), str(meta.get("doc_id")))
+
+    return sorted(raws, key=key)

@@ -102,6 +102,15 @@ def test_products_named_in_the_design_exist() -> None:
     for name in ("LMP", "SPP", "REG", "SPIN", "NSPIN", "RRS", "ECRS", "CAPACITY"):
         assert name in names
     assert {"RTORPA", "RTORDPA"} <= names  # ERCOT ORDC adders
+    # ERCOT reliability deployment adders after RTC+B (NP6-323-CD from 2025-12-05)
+    assert {"RTRDPA", "RTRDPARUS", "RTRDPARDS", "RTRDPARRS", "RTRDPAECRS", "RTRDPANSS"} <= names
+
+
+def test_rtcb_adders_are_system_prices_without_components():
+    for name in ("RTRDPA", "RTRDPARUS", "RTRDPARDS", "RTRDPARRS", "RTRDPAECRS", "RTRDPANSS"):
+        product = Product(name)
+        assert not product.has_components
+        assert not product.is_period_priced
 
 
 def test_only_lmp_has_components() -> None:

@@ -89,6 +89,15 @@ class Product(StrEnum):
     RTORDPA = "RTORDPA"
     # capacity ($/MW-day), priced per delivery period rather than per market interval
     CAPACITY = "CAPACITY"
+    # ERCOT real-time reliability deployment price adders from RTC+B go-live (2025-12-05,
+    # NP6-323-CD), which replaced RTORPA/RTORDPA: the energy adder and one per ancillary
+    # service (Reg-Up, Reg-Down, RRS, ECRS, Non-Spin). Appended by the ERCOT ORDC connector.
+    RTRDPA = "RTRDPA"
+    RTRDPARUS = "RTRDPARUS"
+    RTRDPARDS = "RTRDPARDS"
+    RTRDPARRS = "RTRDPARRS"
+    RTRDPAECRS = "RTRDPAECRS"
+    RTRDPANSS = "RTRDPANSS"
 
     @property
     def has_components(self) -> bool:

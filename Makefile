@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PORT   ?= 8000
 
-.PHONY: run test lint format bench bench-quick venv clean
+.PHONY: run test lint format bench bench-quick bench-ingest bench-ingest-quick venv clean airflow-venv airflow-constraints
 
 venv: $(STAMP)
 
@@ -38,5 +38,36 @@ bench: venv
 bench-quick: venv
 	$(PY) bench/store_bench.py --quick
 
+# Ingestion: PJM Data Miner pages -> parse -> validate -> DuckDB, vs raw insert and gridstatus.
+bench-ingest: venv
+	$(PY) bench/ingest_bench.py $(BENCH_ARGS)
+
+bench-ingest-quick: venv
+	$(PY) bench/ingest_bench.py --quick
+
+# Airflow lives in its own environment (its FastAPI pin conflicts with ours): see docs/airflow.md.
+# Rebuilt only when its requirements, constraints or pyproject.toml change.
+AF_VENV  := .venv-airflow
+AF_REQ   := deploy/airflow/requirements.txt deploy/airflow/constraints.txt pyproject.toml
+AF_STAMP := $(AF_VENV)/.installed-$(shell cat $(AF_REQ) | cksum | cut -d' ' -f1)
+
+airflow-venv: $(AF_STAMP)
+
+$(AF_STAMP): $(AF_REQ)
+	@test -x $(AF_VENV)/bin/python || $(PYTHON) -m venv $(AF_VENV)
+	$(AF_VENV)/bin/python -m pip install --quiet -r deploy/airflow/requirements.txt \
+		-c deploy/airflow/constraints.txt
+	$(AF_VENV)/bin/python -m pip install --quiet --no-deps -e .
+	$(AF_VENV)/bin/python -c 'import airflow.sdk, carbon254.store'
+	@rm -f $(AF_VENV)/.installed-* && touch $@
+
+# After editing requirements.txt: resolve it afresh and record every version it got.
+airflow-constraints:
+	rm -rf $(AF_VENV)-freeze && $(PYTHON) -m venv $(AF_VENV)-freeze
+	$(AF_VENV)-freeze/bin/python -m pip install --quiet -r deploy/airflow/requirements.txt
+	{ sed -n '1,2p' deploy/airflow/constraints.txt; $(AF_VENV)-freeze/bin/python -m pip freeze; } \
+		> deploy/airflow/constraints.tmp && mv deploy/airflow/constraints.tmp deploy/airflow/constraints.txt
+	rm -rf $(AF_VENV)-freeze
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(AF_VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""Airflow DAG of carbon254 job `ercot_as_ingestion` (see carbon254.ingest.jobs)."""
+
+from carbon254_dags import make_dag
+
+dag = make_dag("ercot_as_ingestion")

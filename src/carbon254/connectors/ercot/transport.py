@@ -16,9 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+import pyarrow as pa
+
 from ..dataset import Window
-from ..errors import MissingCredentials, NoData
+from ..errors import MissingCredentials, NoData, PayloadError
 from ..http import HttpFetcher, RawResponse
+from ..payload import read_csv, read_zip_members
 from ..ratelimit import RateBudget
 from .api import (
     API_AUTH,
@@ -63,6 +66,7 @@ __all__ = [
     "parse_archive_listing",
     "parse_mis_listing",
     "posted_time",
+    "read_document",
     "select_documents",
     "to_local",
     "to_utc",
@@ -103,9 +107,14 @@ def _posting_range(spec: ReportSpec, window: Window) -> tuple[datetime, datetime
 def select_documents(
     docs: Iterable[ErcotDocument], spec: ReportSpec, window: Window
 ) -> list[ErcotDocument]:
-    """The CSV documents that hold `window`, one per re-published group (latest wins),
-    ordered by posting time."""
-    chosen: dict[tuple[str, datetime | None, bool], ErcotDocument] = {}
+    """The CSV documents that hold `window`, ordered by posting time.
+
+    A `_retry` document replaces its original (same report, name time and pass; the
+    latest retry wins). Other documents sharing a name are all kept: they may be two
+    intervals that only the rows' DST flags tell apart (the fall-back hour), and where
+    they do restate the same rows the parser lets the later posting win.
+    """
+    groups: dict[tuple[str, datetime | None, bool], list[ErcotDocument]] = {}
     if spec.stamp is Stamp.POSTED:
         low, high = _posting_range(spec, window)
         low_utc, high_utc = to_utc(low), to_utc(high)
@@ -128,18 +137,17 @@ def select_documents(
             if not inside:
                 continue
             key = (doc.stem, doc.name_local, doc.repeated)
-        best = chosen.get(key)
-        if best is None or _newer(doc, best):
-            chosen[key] = doc
-    return sorted(chosen.values(), key=_order)
+        groups.setdefault(key, []).append(doc)
+    chosen: list[ErcotDocument] = []
+    for members in groups.values():
+        retries = [doc for doc in members if doc.retry]
+        chosen.extend([max(retries, key=_order)] if retries else members)
+    return sorted(chosen, key=_order)
 
 
-def _order(doc: ErcotDocument) -> tuple[datetime, bool, str]:
-    return (doc.posted_utc or datetime.min.replace(tzinfo=UTC), doc.retry, doc.doc_id)
-
-
-def _newer(doc: ErcotDocument, than: ErcotDocument) -> bool:
-    return _order(doc) > _order(than)
+def _order(doc: ErcotDocument) -> tuple[datetime, bool, int, str]:
+    number = int(doc.doc_id) if doc.doc_id.isdigit() else -1
+    return (doc.posted_utc or datetime.min.replace(tzinfo=UTC), doc.retry, number, doc.doc_id)
 
 
 def download_document(
@@ -218,8 +226,34 @@ def fetch_documents(
 def documents_in_order(raws: Sequence[RawResponse]) -> list[RawResponse]:
     """Raw documents ordered by posting time (retries after originals): later rows win."""
 
-    def key(raw: RawResponse) -> tuple[str, bool, str]:
+    def key(raw: RawResponse) -> tuple[str, bool, int]:
         meta = raw.meta or {}
-        return (str(meta.get("posted_utc") or ""), bool(meta.get("retry")), str(meta.get("doc_id")))
+        doc_id = str(meta.get("doc_id") or "")
+        number = int(doc_id) if doc_id.isdigit() else -1
+        return (str(meta.get("posted_utc") or ""), bool(meta.get("retry")), number)
 
     return sorted(raws, key=key)
+
+
+def read_document(
+    raw: RawResponse,
+    required: Sequence[str],
+    optional: Sequence[str] = (),
+    *,
+    strings: Sequence[str] = (),
+) -> pa.Table:
+    """The CSV rows of one downloaded document (every `.csv` member of its zip, the XML
+    twin ignored), after the column check; `PayloadError` on HTML, empty or truncated
+    bodies and on unknown or missing columns."""
+    tables = []
+    for name, content in read_zip_members(raw, suffix=".csv"):
+        where = f"{name} ({raw.meta.get('friendly_name') or raw.url})"
+        tables.append(
+            read_csv(raw.dataset, content, required, optional, where=where, strings=strings)
+        )
+    if len(tables) == 1:
+        return tables[0]
+    try:
+        return pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise PayloadError(raw.dataset, f"CSV members of {raw.url} disagree: {exc}") from None

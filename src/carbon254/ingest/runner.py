@@ -1,0 +1,321 @@
+"""One window of one dataset, end to end: record the run, fetch, parse, check, store.
+
+Each window is written by exactly one store call (one transaction), so a failure or a
+kill anywhere before the commit leaves nothing of it behind; the run row, committed at
+start, stays 'running' until the next run abandons it. A window is retried with backoff
+on connector failures (network, bad payloads), never on its own bugs or bad data.
+
+A run is recorded with the span it could fetch completely: the whole window when it
+started at least `settle` after the window ended, else a shorter one (see
+`covered_end`). Backfill and catch-up treat a window as done only when a succeeded run
+covers all of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from ..connectors.dataset import Dataset, Target, Window
+from ..connectors.errors import ConnectorError, FetchError, MissingCredentials, NoData
+from ..connectors.http import HttpFetcher, RawResponse, RetryPolicy
+from ..core import SchemaError, validate_locations, validate_prices
+from ..core.schema import validate_constraints, validate_telemetry
+from ..store import PriceStore, StoreError
+from .quality import batch_key, raise_on_duplicates
+
+if TYPE_CHECKING:
+    from .jobs import Job
+
+__all__ = [
+    "STALE_AFTER",
+    "WINDOW_RETRY",
+    "Progress",
+    "RunResult",
+    "complete_mask",
+    "content_sha256",
+    "covered_end",
+    "ingest_window",
+    "ingest_windows",
+]
+
+log = logging.getLogger("carbon254.ingest")
+
+# A run 'running' for longer than this has lost its process (no window takes hours).
+STALE_AFTER = timedelta(hours=3)
+# Window-level retries, on top of the per-request retries of `HttpFetcher`.
+WINDOW_RETRY = RetryPolicy(attempts=3, base=10.0, cap=120.0)
+_SECOND = timedelta(seconds=1)
+_VALIDATORS = {
+    Target.PRICES: validate_prices,
+    Target.LOCATIONS: validate_locations,
+    Target.CONSTRAINTS: validate_constraints,
+    Target.TELEMETRY: validate_telemetry,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """What one window's run did. `rows` were parsed; `changed` were inserted or revised.
+
+    `status` is 'succeeded', 'failed' or 'skipped' (the upstream has nothing yet).
+    `batch_id` is the batch holding the data (the earlier one when the same content was
+    already stored: then `duplicate_of` is set too). `complete` says the window had
+    settled, so the run counts for backfill and catch-up.
+    """
+
+    job: str
+    dataset: str
+    window_start: datetime
+    window_end: datetime
+    status: str
+    attempts: int = 0
+    rows: int = 0
+    changed: int = 0
+    batch_id: int | None = None
+    duplicate_of: int | None = None
+    run_id: int | None = None
+    error: str | None = None
+    complete: bool = False
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["window_start"] = self.window_start.isoformat()
+        data["window_end"] = self.window_end.isoformat()
+        return data
+
+
+# progress(done, total, result): called after each window.
+Progress = Callable[[int, int, RunResult], None]
+
+
+def content_sha256(raws: Sequence[RawResponse]) -> str:
+    """sha256 over the per-response sha256s, in order: the identity of a window's bytes."""
+    digest = hashlib.sha256()
+    for raw in raws:
+        digest.update(raw.sha256.encode("ascii"))
+    return digest.hexdigest()
+
+
+def covered_end(window: Window, started: datetime, settle: timedelta) -> datetime:
+    """The end recorded for a run of `window` started at `started`.
+
+    The window's end when the window had settled (ended at least `settle` earlier);
+    otherwise the instant up to which data could have settled, kept strictly inside the
+    window, so the recorded span shows how far the run got and never counts as complete.
+    """
+    if started >= window.end + settle:
+        return window.end
+    return min(max(started - settle, window.start + _SECOND), window.end - _SECOND)
+
+
+def complete_mask(
+    store: PriceStore, job: str, dataset: str, windows: Sequence[Window]
+) -> list[bool]:
+    """For each window: does a succeeded run of `job` on `dataset` cover all of it?"""
+    if not windows:
+        return []
+    lo = min(w.start for w in windows)
+    hi = max(w.end for w in windows)
+    spans = store.succeeded_windows(job, lo, hi, dataset=dataset)
+    return [any(s <= w.start and e >= w.end for s, e in spans) for w in windows]
+
+
+def _source_url(raws: Sequence[RawResponse]) -> str | None:
+    if not raws:
+        return None
+    more = len(raws) - 1
+    return raws[0].url if more == 0 else f"{raws[0].url} (+{more} more)"
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    rows: int
+    changed: int
+    batch_id: int | None
+    duplicate_of: int | None
+
+
+def _fetch_and_store(
+    dataset: Dataset, window: Window, store: PriceStore, http: HttpFetcher
+) -> _Stored:
+    raws = dataset.fetch(http, window)
+    if not raws:
+        raise NoData(dataset.name, "the upstream returned no documents for the window")
+    table = dataset.parse(raws)
+    if table.num_rows == 0:
+        raise NoData(dataset.name, "the upstream published no rows for the window yet")
+    target = Target(dataset.target)
+    raise_on_duplicates(dataset.name, table, batch_key(target))
+    table = _VALIDATORS[target](table)
+    if target is Target.LOCATIONS:
+        result = store.upsert_locations(table)
+        return _Stored(table.num_rows, result.inserted + result.updated, None, None)
+    lineage: dict[str, Any] = {
+        "source": dataset.name,
+        "fetched_at": min(raw.fetched_at for raw in raws),
+        "content_sha256": content_sha256(raws),
+        "source_url": _source_url(raws),
+    }
+    if target is Target.PRICES:
+        locations = dataset.locations(raws)
+        if locations is not None and locations.num_rows:
+            # The directory is idempotent and outlives a failed price batch harmlessly.
+            store.upsert_locations(validate_locations(locations))
+        batch = store.upsert_prices(table, **lineage)
+        changed = batch.rows_inserted + batch.rows_revised
+        return _Stored(table.num_rows, changed, batch.batch_id or batch.duplicate_of,
+                       batch.duplicate_of)  # fmt: skip
+    upsert = store.upsert_constraints if target is Target.CONSTRAINTS else store.upsert_telemetry
+    records = upsert(table, **lineage)
+    return _Stored(table.num_rows, records.inserted + records.updated, records.batch_id, None)
+
+
+def _permanent(exc: ConnectorError) -> bool:
+    """A failure that a retry cannot fix: refused credentials, a missing document."""
+    status = getattr(exc, "status", None)
+    return (
+        isinstance(exc, FetchError)
+        and status is not None
+        and 400 <= status < 500
+        and (status not in (408, 425, 429))
+    )
+
+
+def _message(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text if isinstance(exc, ConnectorError | SchemaError | StoreError) else (
+        f"{type(exc).__name__}: {text}"
+    )  # fmt: skip
+
+
+def ingest_window(
+    dataset: Dataset,
+    window: Window,
+    *,
+    store: PriceStore,
+    http: HttpFetcher,
+    job: Job | str,
+    now: Callable[[], datetime] | datetime | None = None,
+    retry: RetryPolicy | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> RunResult:
+    """Fetch, parse, check and store one window as one batch, recording the run.
+
+    Connector failures (network, rate limits, bad payloads) are retried with backoff,
+    `retry.attempts` tries in all (default `WINDOW_RETRY`), except HTTP 4xx answers
+    that a retry cannot change (401/403/404…); bad data (`SchemaError`, duplicate keys) and store
+    refusals fail at once; missing credentials fail at once; `NoData` is 'skipped'.
+    Unexpected exceptions are recorded as failed (and logged with their traceback).
+    KeyboardInterrupt marks the run failed ('interrupted') and propagates; a process
+    killed outright leaves the run 'running' for the next run to abandon.
+    """
+    from .jobs import Job
+
+    job_name = job.name if isinstance(job, Job) else job
+    settle = job.settle if isinstance(job, Job) else timedelta(0)
+    clock = now if callable(now) else (lambda: now) if now is not None else _utcnow
+    started = clock()
+    began = time.perf_counter()
+    end = covered_end(window, started, settle)
+    run_id = store.start_job_run(job_name, dataset.name, window.start, end)
+
+    def finish(status: str, attempts: int, stored: _Stored | None = None, error: str | None = None):
+        store.finish_job_run(
+            run_id,
+            status=status,  # type: ignore[arg-type]
+            attempts=attempts,
+            rows=stored.rows if stored else None,
+            batch_id=stored.batch_id if stored else None,
+            error=error,
+        )
+        return RunResult(
+            job_name, dataset.name, window.start, end, status, attempts,
+            rows=stored.rows if stored else 0, changed=stored.changed if stored else 0,
+            batch_id=stored.batch_id if stored else None,
+            duplicate_of=stored.duplicate_of if stored else None, run_id=run_id,
+            error=error, complete=end == window.end and status == "succeeded",
+            seconds=time.perf_counter() - began,
+        )  # fmt: skip
+
+    policy = retry or WINDOW_RETRY
+    attempt = 0
+    rng = random.Random()
+    while True:
+        attempt += 1
+        try:
+            stored = _fetch_and_store(dataset, window, store, http)
+        except KeyboardInterrupt:
+            finish("failed", attempt, error="interrupted")
+            raise
+        except NoData as exc:
+            return finish("skipped", attempt, error=_message(exc))
+        except MissingCredentials as exc:
+            return finish("failed", attempt, error=_message(exc))
+        except ConnectorError as exc:
+            if attempt >= policy.attempts or _permanent(exc):
+                return finish("failed", attempt, error=_message(exc))
+            wait = policy.delay(attempt, getattr(exc, "retry_after", None), rng=rng)
+            log.info("%s %s: attempt %d failed (%s); retry in %.0fs", dataset.name,
+                     window.start.isoformat(), attempt, exc, wait)  # fmt: skip
+            sleep(wait)
+        except (SchemaError, StoreError) as exc:
+            return finish("failed", attempt, error=_message(exc))
+        except Exception as exc:
+            log.exception("%s %s: unexpected failure", dataset.name, window.start.isoformat())
+            return finish("failed", attempt, error=_message(exc))
+        else:
+            return finish("succeeded", attempt, stored)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def ingest_windows(
+    dataset: Dataset,
+    windows: Sequence[Window],
+    *,
+    store: PriceStore,
+    http: HttpFetcher,
+    job: Job | str,
+    now: Callable[[], datetime] | datetime | None = None,
+    retry: RetryPolicy | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    progress: Progress | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> list[RunResult]:
+    """`ingest_window` for each window in order, reporting progress after each;
+    `cancel()` returning True stops before the next window."""
+    results: list[RunResult] = []
+    for window in windows:
+        if cancel is not None and cancel():
+            break
+        result = ingest_window(
+            dataset, window, store=store, http=http, job=job, now=now, retry=retry, sleep=sleep
+        )
+        results.append(result)
+        log.info(
+            "%s %s..%s: %s, %d rows (%d changed)%s",
+            dataset.name,
+            window.start.isoformat(),
+            window.end.isoformat(),
+            result.status,
+            result.rows,
+            result.changed,
+            f": {result.error}" if result.error else "",
+        )
+        if progress is not None:
+            progress(len(results), len(windows), result)
+    return results

@@ -331,3 +331,75 @@ def test_fetch_asks_the_feed_with_fields_and_ept_window(monkeypatch) -> None:
     out = REG.fetch(http, Window(*market_day(Iso.PJM, date(2024, 7, 15))))
     assert len(out) == 1 and len(seen) == 1
     assert seen[0].url.params["fields"] == ",".join(REG.fields)
+
+
+# ----------------------------------------------------------------------------- gridstatus
+
+_PRODUCT = {
+    "Synchronized Reserve": "SYNC",
+    "Primary Reserve": "PRIMARY",
+    "Thirty Minutes Reserve": "SUPP",
+    "Regulation": "REG",
+}
+
+
+def _gridstatus(monkeypatch, name: str):
+    """gridstatus's PJM with its Data Miner page call answering our fixture, offline."""
+    gridstatus = pytest.importorskip("gridstatus")
+    body = json.loads((FIXTURES / name).read_text())
+    monkeypatch.setattr(gridstatus.PJM, "_data_miner_page", lambda self, endpoint, params: body)
+    return gridstatus.PJM(api_key="offline")
+
+
+def _ours(table: pa.Table) -> set:
+    return {
+        (r["instrument"], r["interval_start"], r["interval_end"], round(r["value"] * 100))
+        for r in table.to_pylist()
+    }
+
+
+def _theirs(df, instrument) -> set:
+    return {
+        (
+            instrument(row),
+            row["Interval Start"].to_pydatetime().astimezone(UTC),
+            row["Interval End"].to_pydatetime().astimezone(UTC),
+            round(row["Market Clearing Price"] * 100),
+        )
+        for _, row in df.iterrows()
+    }
+
+
+def test_reg_prices_agree_with_gridstatus(monkeypatch) -> None:
+    name = "as_reg_prices_2024-07-16_all_fields.json"
+    df = _gridstatus(monkeypatch, name).get_regulation_prices_5_min("2024-07-16", "2024-07-17")
+    ours = REG.parse([raw(REG.name, name)])
+    assert len(df) == ours.num_rows == 24
+    assert _theirs(df, lambda r: f"PJM.RT5.REG.{r['Area']}") == _ours(ours)
+
+
+def test_reserve_results_agree_with_gridstatus(monkeypatch) -> None:
+    name = "as_reserve_market_results_2024-07-16_all_fields.json"
+    pjm = _gridstatus(monkeypatch, name)
+    df = pjm.get_real_time_as_market_results("2024-07-16", "2024-07-17")
+    ours = RT.parse([raw(RT.name, name)])
+    assert len(df) == ours.num_rows == 84
+
+    def instrument(row) -> str:
+        locale, service = row["Ancillary Service"].split("-", 1)
+        return f"PJM.RT5.{_PRODUCT[service]}.{locale}"
+
+    assert _theirs(df, instrument) == _ours(ours)
+
+
+def test_da_reserve_results_agree_with_gridstatus(monkeypatch) -> None:
+    name = "as_da_reserve_market_results_2023-11-05_dst_end.json"
+    df = _gridstatus(monkeypatch, name).get_dam_as_market_results("2023-11-05", "2023-11-06")
+    ours = DA.parse([raw(DA.name, name)])
+    assert len(df) == ours.num_rows == 75  # 25 hours x 3 services on the fall-back day
+
+    def instrument(row) -> str:
+        locale, service = row["Ancillary Service"].split("-", 1)
+        return f"PJM.DA.{_PRODUCT[service]}.{locale}"
+
+    assert _theirs(df, instrument) == _ours(ours)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
+import numpy as np
 import pyarrow as pa
 
 from ..clock import parse_utc
@@ -20,7 +21,7 @@ from ..errors import PayloadError
 from ..http import HttpFetcher, RawResponse
 from .dataminer import AUTH, BUDGET, fetch_pages, read_items
 
-__all__ = ["DataMinerFeed", "on_grid", "require_values", "utc_column"]
+__all__ = ["DataMinerFeed", "constant", "labelled", "require_values", "utc_column"]
 
 
 class DataMinerFeed(Dataset):
@@ -64,7 +65,15 @@ def utc_column(dataset: str, table: pa.Table, name: str) -> pa.Array:
     return parse_utc(dataset, table.column(name))
 
 
-def on_grid(starts: pa.Array, step_us: int) -> bool:
-    """Whether every timestamp is a whole multiple of `step_us` microseconds (UTC)."""
-    micros = starts.cast(pa.int64()).to_numpy(zero_copy_only=False)
-    return not bool((micros % step_us).any())
+def constant(value: str, n: int) -> pa.DictionaryArray:
+    """`n` copies of `value`, dictionary-encoded (no per-row Python strings)."""
+    return pa.DictionaryArray.from_arrays(
+        pa.array(np.zeros(n, dtype=np.int32)), pa.array([value], pa.string())
+    )
+
+
+def labelled(codes: np.ndarray, labels: list[str]) -> pa.DictionaryArray:
+    """Row labels from integer `codes` into `labels`, dictionary-encoded."""
+    return pa.DictionaryArray.from_arrays(
+        pa.array(codes.astype(np.int32, copy=False)), pa.array(labels, pa.string())
+    )

@@ -35,7 +35,7 @@ from ..dataset import Components, RevisionPolicy
 from ..errors import PayloadError
 from ..http import RawResponse
 from ..registry import register
-from ._feed import DataMinerFeed, require_values, utc_column
+from ._feed import DataMinerFeed, constant, labelled, require_values, utc_column
 from .dataminer import ARCHIVE_FIVE_MIN, ARCHIVE_HOURLY, chunking
 
 __all__ = [
@@ -123,8 +123,8 @@ class _ReserveResults(DataMinerFeed):
     revisions = RevisionPolicy.LATEST_WINS
     required = ("datetime_beginning_utc", "locale", "service", "mcp")
 
-    def markets(self, start: pa.Array) -> np.ndarray:
-        """The market of each row (an array of `Market` values as text)."""
+    def markets(self, start: pa.Array) -> pa.DictionaryArray:
+        """The market of each row (`Market` values, dictionary-encoded)."""
         raise NotImplementedError
 
     def parse(self, raws: Sequence[RawResponse]) -> pa.Table:
@@ -136,9 +136,11 @@ class _ReserveResults(DataMinerFeed):
         )
         market = self.markets(start)
         instrument = pc.binary_join_element_wise(
-            "PJM", pa.array(market, pa.string()), service, locale, "."
+            "PJM", market.cast(pa.string()), service, locale, "."
         )
-        length = np.where(market == Market.RT5.value, _MICROS[Market.RT5], _MICROS[Market.RTH])
+        length = np.array([_MICROS[Market(m)] for m in market.dictionary.to_pylist()])[
+            market.indices.to_numpy(zero_copy_only=False)
+        ]
         _check_ends(self.name, raw, start, length)
         return _prices(self.name, instrument, start, length, raw.column("mcp"))
 
@@ -187,9 +189,10 @@ class ReserveMarketResults(_ReserveResults):
     chunking = chunking(ARCHIVE_FIVE_MIN, max_days=7)
     produces = tuple((m, p) for m in (Market.RT5, Market.RTH) for p in _RESERVE_PRODUCTS)
 
-    def markets(self, start: pa.Array) -> np.ndarray:
+    def markets(self, start: pa.Array) -> pa.DictionaryArray:
         five = pc.greater_equal(start, pa.scalar(_FIVE_MINUTE_FROM, UTC_TS))
-        return np.where(five.to_numpy(zero_copy_only=False), Market.RT5.value, Market.RTH.value)
+        codes = five.to_numpy(zero_copy_only=False).astype(np.int32)
+        return labelled(codes, [Market.RTH.value, Market.RT5.value])
 
 
 @register
@@ -206,8 +209,8 @@ class DaReserveMarketResults(_ReserveResults):
     chunking = chunking(ARCHIVE_HOURLY, max_days=31)
     produces = tuple((Market.DA, p) for p in _RESERVE_PRODUCTS)
 
-    def markets(self, start: pa.Array) -> np.ndarray:
-        return np.full(len(start), Market.DA.value, dtype=object)
+    def markets(self, start: pa.Array) -> pa.DictionaryArray:
+        return constant(Market.DA.value, len(start))
 
 
 # ------------------------------------------------------------------------------ helpers

@@ -38,6 +38,7 @@ from ..errors import PayloadError
 from ..http import HttpFetcher, RawResponse
 from ..payload import check_payload, read_csv
 from ..ratelimit import RateBudget
+from ._items import decode_items
 
 __all__ = [
     "API_KEY_ENV",
@@ -129,28 +130,32 @@ def fetch_pages(
     time_filter: str | None = "datetime_beginning_ept",
     row_count: int = PAGE_ROWS,
     rate: RateBudget | None = None,
+    client_filters: Mapping[str, str] | None = None,
     extra_meta: Mapping[str, Any] | None = None,
 ) -> list[RawResponse]:
     """Every page of one Data Miner query, each a `RawResponse`.
 
     `filters` are query parameters (`pnode_id="1;2"`, `type="*HUB*"`,
     `row_is_current="TRUE"`). On an archived window the node filters in `NODE_FILTERS`
-    are not sent; they travel in each page's `meta["client_filters"]` and `read_items`
-    applies them. A query that matches nothing returns one page with `totalRows` 0.
+    and the `fields` selection are not sent (the archive serves whole rows, unfiltered);
+    the node filters travel in each page's `meta["client_filters"]`, with any
+    `client_filters` the feed never supports, and `read_items` applies them. A query that
+    matches nothing returns one page with `totalRows` 0.
     """
     key = AUTH.values(dataset)[API_KEY_ENV]
     headers = {API_KEY_HEADER: key, "Accept": "application/json"}
+    archived = window is not None and window.archived
     params: dict[str, Any] = {}
-    client: dict[str, str] = {}
+    client: dict[str, str] = dict(client_filters or {})
     for name, value in (filters or {}).items():
-        if window is not None and window.archived and name in NODE_FILTERS:
+        if archived and name in NODE_FILTERS:
             client[name] = value
         else:
             params[name] = value
     wanted = list(fields)
     if wanted and client:
         wanted += [name for name in client if name not in wanted]
-    if wanted:
+    if wanted and not archived:
         params["fields"] = ",".join(wanted)
     if window is not None and time_filter:
         params[time_filter] = ept_filter(window)
@@ -221,30 +226,39 @@ _ITEMS_KEY = re.compile(rb'"items"\s*:\s*\[')
 _TAIL_KEYS = (b'"searchSpecification"', b'"totalRows"', b'"links"')
 
 
-def _split(raw: RawResponse) -> tuple[dict[str, Any], bytes | None]:
-    """(envelope without items, the bytes inside the items array) of a page.
+def _split(raw: RawResponse) -> tuple[dict[str, Any], bytes, int, int]:
+    """(envelope without items, body, begin, end) of a page: `body[begin:end]` is the
+    inside of the items array, or begin == end == -1 when it could not be cut out.
 
     Parsing 3.7 M rows with `json.loads` takes many seconds, so the items array is cut
-    out of the body and handed to Arrow's JSON reader; only the small envelope goes
-    through `json`. `None` for the items means "could not cut; parse it all".
+    out of the body and decoded column-wise; only the small envelope goes through `json`.
     """
     body = check_payload(raw)
     match = _ITEMS_KEY.search(body)
     if match is None:
-        return _envelope_dict(raw, body), None
+        return _envelope_dict(raw, body), body, -1, -1
     begin = match.end()
-    tail = [p for p in (body.rfind(k) for k in _TAIL_KEYS) if p > begin]
+    # The keys after the items are near the end: look there first (a full reverse scan
+    # of a 12 MB page for a key that sits before the items costs more than the parse).
+    near = max(begin, len(body) - 65_536)
+    tail = [p for p in (body.rfind(k, near) for k in _TAIL_KEYS) if p > begin]
+    if not tail and near > begin:
+        tail = [p for p in (body.rfind(k, begin) for k in _TAIL_KEYS) if p > begin]
     stop = min(tail) if tail else body.rfind(b"}")
     end = body.rfind(b"]", begin, stop)
     if end < 0:
-        return _envelope_dict(raw, body), None
+        return _envelope_dict(raw, body), body, -1, -1
     try:
         envelope = json.loads(body[: begin - 1] + b"[]" + body[end + 1 :])
     except ValueError:
-        return _envelope_dict(raw, body), None
+        return _envelope_dict(raw, body), body, -1, -1
     if not isinstance(envelope, dict) or envelope.get("items") != []:
-        return _envelope_dict(raw, body), None
-    return envelope, body[begin:end]
+        return _envelope_dict(raw, body), body, -1, -1
+    while begin < end and body[begin] in b" \t\r\n":
+        begin += 1
+    while end > begin and body[end - 1] in b" \t\r\n":
+        end -= 1
+    return envelope, body, begin, end
 
 
 def _envelope_dict(raw: RawResponse, body: bytes) -> dict[str, Any]:
@@ -275,18 +289,17 @@ def _check_envelope(raw: RawResponse, envelope: Mapping[str, Any]) -> None:
 
 def _envelope(raw: RawResponse) -> tuple[dict[str, Any], int]:
     """The checked envelope of a page and how many items it holds (cheaply counted)."""
-    envelope, items = _split(raw)
+    envelope, body, begin, end = _split(raw)
     _check_envelope(raw, envelope)
-    if items is None:
+    if begin < 0:
         return envelope, len(envelope["items"])
-    stripped = items.strip()
-    if not stripped:
+    if begin == end:
         return envelope, 0
-    # Items are flat objects: one "{" per row outside strings. Count row starts cheaply
-    # and exactly by parsing only when a string could hold a brace.
-    count = stripped.count(b"},{") + 1
-    if items.count(b"{") != count:
-        count = len(json.loads(b"[" + items + b"]"))
+    # Items are flat objects: one "{" per row outside strings. Count row starts cheaply,
+    # and exactly (by parsing) only when a string could hold a brace.
+    count = body.count(b"},{", begin, end) + 1
+    if body.count(b"{", begin, end) != count:
+        count = len(json.loads(b"[" + body[begin:end] + b"]"))
     return envelope, count
 
 
@@ -297,28 +310,48 @@ def read_page(raw: RawResponse, schema: pa.Schema, required: Sequence[str] = ())
     key absent from the first item raises. Columns of `schema` the page does not carry
     come back null (feeds differ: the unverified feed has no energy column).
     """
-    envelope, items = _split(raw)
+    envelope, body, begin, end = _split(raw)
     _check_envelope(raw, envelope)
-    if items is None:
+    if begin < 0:
         rows = envelope["items"]
         _check_keys(raw, schema, required, rows[0] if rows else None)
         return _from_pylist(raw, rows, schema)
-    stripped = items.strip()
-    if not stripped:
+    if begin == end:
         return schema.empty_table()
-    first, _ = json.JSONDecoder().raw_decode(stripped.decode("utf-8", "replace"))
+    first = _first_item(raw, body, begin, end)
     _check_keys(raw, schema, required, first)
-    ndjson = stripped.replace(b"},{", b"}\n{")
+    table = decode_items(body, begin, end, schema, list(first))
+    if table is not None:
+        return table
+    items = body[begin:end]
     options = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error")
     try:
-        table = pajson.read_json(io.BytesIO(ndjson), parse_options=options)
+        table = pajson.read_json(io.BytesIO(items.replace(b"},{", b"}\n{")), parse_options=options)
     except pa.ArrowInvalid as exc:
         if "unexpected field" in str(exc).lower():
             raise PayloadError(raw.dataset, f"unknown column in {raw.url}: {exc}") from None
         # A string holding "},{", or values Arrow cannot convert: the slow, exact path.
-        rows = json.loads(b"[" + items + b"]")
+        try:
+            rows = json.loads(b"[" + items + b"]")
+        except ValueError as err:
+            raise PayloadError(
+                raw.dataset, f"items of {raw.url} are not valid JSON: {err}"
+            ) from None
         return _from_pylist(raw, rows, schema)
     return table.select(schema.names)
+
+
+def _first_item(raw: RawResponse, body: bytes, begin: int, end: int) -> Any:
+    """The first item, read alone (items are flat, so it ends at the first "}")."""
+    close = body.find(b"}", begin, end)
+    try:
+        return json.loads(body[begin : close + 1])
+    except ValueError:
+        pass
+    try:
+        return json.JSONDecoder().raw_decode(body[begin:end].decode("utf-8"))[0]
+    except ValueError as exc:
+        raise PayloadError(raw.dataset, f"items of {raw.url} are not valid JSON: {exc}") from None
 
 
 def _check_keys(raw: RawResponse, schema: pa.Schema, required: Sequence[str], first: Any) -> None:
@@ -347,6 +380,8 @@ def _from_pylist(raw: RawResponse, rows: list[Any], schema: pa.Schema) -> pa.Tab
     columns = []
     for field in schema:
         values = [row.get(field.name) for row in rows]
+        if pa.types.is_string(field.type):
+            values = [v if v is None or isinstance(v, str) else json.dumps(v) for v in values]
         try:
             if pa.types.is_timestamp(field.type):
                 columns.append(pa.array(values, pa.string()).cast(field.type))
@@ -392,7 +427,7 @@ def read_pages(raws: Sequence[RawResponse]) -> list[dict[str, Any]]:
     """The envelopes (without items) of JSON pages: totalRows, links, searchSpecification."""
     out = []
     for raw in raws:
-        envelope, _ = _split(raw)
+        envelope = _split(raw)[0]
         _check_envelope(raw, envelope)
         out.append({k: v for k, v in envelope.items() if k != "items"})
     return out

@@ -42,6 +42,8 @@ def repeated_flags(dataset: str, values: pa.Array | pa.ChunkedArray, *, column: 
     """`Y`/`N` (or booleans) as a numpy bool array; anything else is a `PayloadError`."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
+    if len(values) == 0:
+        return np.zeros(0, dtype=bool)
     if pa.types.is_boolean(values.type):
         if values.null_count:
             raise PayloadError(dataset, f"{column} has empty values")
@@ -50,7 +52,7 @@ def repeated_flags(dataset: str, values: pa.Array | pa.ChunkedArray, *, column: 
     yes = pc.equal(text, "Y")
     ok = pc.fill_null(pc.or_(yes, pc.equal(text, "N")), False)
     if not pc.all(ok).as_py():
-        bad = text.filter(pc.invert(ok))[0].as_py() if len(text) else None
+        bad = text.filter(pc.invert(ok))[0].as_py()
         raise PayloadError(dataset, f"{column} must be Y or N, got {bad!r}")
     return yes.to_numpy(zero_copy_only=False).astype(bool)
 

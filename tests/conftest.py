@@ -1,7 +1,8 @@
 """Test-session plumbing: real services when present, clear skips (or failures) when not.
 
-`CARBON254_REQUIRE_SERVICES=1` turns "PostgreSQL/Redis not reachable" skips into
-failures; `CARBON254_REQUIRE_SHARED=1` does the same for `../shared/data`. CI sets both.
+`CARBON254_REQUIRE_SERVICES=1` turns "PostgreSQL/Redis/Airflow environment not available"
+skips into failures; `CARBON254_REQUIRE_SHARED=1` does the same for `../shared/data`.
+CI sets both.
 """
 
 from __future__ import annotations
@@ -71,6 +72,16 @@ def shared_data() -> Path:
     if not root.is_dir():
         missing("shared data", f"{root} does not exist", "CARBON254_REQUIRE_SHARED")
     return root
+
+
+@pytest.fixture(scope="session")
+def airflow_python() -> Path:
+    """The Airflow environment's python (`make airflow-venv`, or `CARBON254_AIRFLOW_PYTHON`)."""
+    python = Path(os.environ.get("CARBON254_AIRFLOW_PYTHON", REPO / ".venv-airflow/bin/python"))
+    if not os.access(python, os.X_OK):
+        why = f"{python} does not exist; `make airflow-venv` builds it"
+        missing("Airflow environment", why, "CARBON254_REQUIRE_SERVICES")
+    return python
 
 
 BACKENDS = ["duckdb", "postgres"]

@@ -46,3 +46,17 @@ def test_missing_shared_data(required: str, code: int) -> None:
     )
     assert result.returncode == code, result.stdout
     assert "shared data not available (/nonexistent/shared/data does not exist)" in result.stdout
+
+
+@pytest.mark.parametrize(("required", "code"), [("0", 0), ("1", 1)])
+def test_missing_airflow_environment(required: str, code: int) -> None:
+    result = _pytest(
+        "tests/deploy/test_airflow_dags.py::test_the_dag_folder_imports_without_errors",
+        CARBON254_AIRFLOW_PYTHON="/nonexistent/.venv-airflow/bin/python",
+        CARBON254_REQUIRE_SERVICES=required,
+    )
+    assert result.returncode == code, result.stdout
+    reason = "Airflow environment not available (/nonexistent/.venv-airflow/bin/python does not"
+    assert reason in result.stdout
+    if code:
+        assert "CARBON254_REQUIRE_SERVICES=1 requires it" in result.stdout

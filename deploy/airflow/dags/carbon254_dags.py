@@ -153,7 +153,10 @@ def make_dag(name: str) -> DAG:
         dag_id=job.name,
         description=job.description,
         schedule=timetable_for(job),
-        start_date=datetime(2024, 1, 1, tzinfo=UTC),
+        # Early: Airflow creates no task for a run dated before `start_date`, and a backfill
+        # or a manual run may be for any past market day. No catchup: the scheduler only
+        # ever starts the latest tick, never the past.
+        start_date=datetime(2000, 1, 1, tzinfo=UTC),
         catchup=False,
         max_active_runs=1,
         default_args=DEFAULT_ARGS,

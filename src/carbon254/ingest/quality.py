@@ -59,18 +59,74 @@ def batch_key(target: Target) -> tuple[str, ...]:
     }[Target(target)]
 
 
+def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, int]:
+    """Dense codes 0..n-1, equal exactly where the values are (one code for null), and n.
+    Hash-based (`dictionary_encode`): linear in the rows, no sort."""
+    encoded = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.unify_dictionaries().combine_chunks()
+    size = len(encoded.dictionary) + 1
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes + 1, size
+
+
+# Keys with at most this many possible combinations are counted in a table (no sort);
+# up to _PACK_LIMIT they are packed into one int64 and sorted; beyond, sorted by column.
+_DENSE_LIMIT = 64_000_000
+_PACK_LIMIT = 2**62
+
+
 def duplicate_keys(table: pa.Table, key: Sequence[str]) -> pa.Table:
-    """Keys present more than once in `table`, with how often (column `count`)."""
+    """Keys present more than once in `table`, with how often (column `count`).
+
+    Linear: each key column is hashed to dense codes, the codes are packed into one
+    integer per row and counted (a PJM five-minute day, 3.7 M rows over 13,000 nodes and
+    288 intervals, takes a fraction of a second); only repeated keys are then grouped.
+    """
     missing = [name for name in key if name not in table.column_names]
     if missing:
         raise SchemaError(f"missing key column(s): {', '.join(missing)}")
-    if table.num_rows == 0:
-        return pa.table({**{k: table.column(k) for k in key}, "count": pa.array([], pa.int64())})
-    counts = table.select(list(key)).group_by(list(key)).aggregate([([], "count_all")])
-    if counts.num_rows == table.num_rows:  # the common case: no duplicates
-        return counts.slice(0, 0).rename_columns([*key, "count"])
-    counts = counts.rename_columns([*key, "count"])
-    return counts.filter(pc.greater(counts.column("count"), 1))
+    empty = table.select(list(key)).slice(0, 0).append_column("count", pa.array([], pa.int64()))
+    if table.num_rows < 2:
+        return empty
+    packed = np.zeros(table.num_rows, dtype=np.int64)
+    capacity = 1
+    for name in key:
+        codes, size = _codes(table.column(name))
+        capacity *= size
+        if capacity >= _PACK_LIMIT:  # cannot pack: compare on a lexicographic sort instead
+            return _duplicates_by_sort(table, key, empty)
+        packed = packed * size + codes
+    if capacity <= _DENSE_LIMIT:
+        repeated = np.bincount(packed, minlength=capacity)[packed] > 1
+    else:
+        order = np.argsort(packed)
+        ordered = packed[order]
+        same = ordered[1:] == ordered[:-1]
+        repeated = np.zeros(table.num_rows, dtype=bool)
+        repeated[order[1:][same]] = True
+        repeated[order[:-1][same]] = True
+    if not repeated.any():
+        return empty
+    return _grouped(table, key, np.flatnonzero(repeated))
+
+
+def _duplicates_by_sort(table: pa.Table, key: Sequence[str], empty: pa.Table) -> pa.Table:
+    codes = [_codes(table.column(name))[0] for name in key]
+    order = np.lexsort(codes[::-1])
+    same = np.ones(table.num_rows - 1, dtype=bool)
+    for c in codes:
+        c = c[order]
+        same &= c[1:] == c[:-1]
+    if not same.any():
+        return empty
+    return _grouped(table, key, np.unique(np.concatenate([order[1:][same], order[:-1][same]])))
+
+
+def _grouped(table: pa.Table, key: Sequence[str], rows: np.ndarray) -> pa.Table:
+    repeated = table.select(list(key)).take(pa.array(rows))
+    counts = repeated.group_by(list(key)).aggregate([([], "count_all")])
+    return counts.rename_columns([*key, "count"])
 
 
 def raise_on_duplicates(dataset: str, table: pa.Table, key: Sequence[str]) -> None:

@@ -27,11 +27,10 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Protocol
 
 from ..connectors.http import HttpFetcher
-from ..core import market_day
 from ..store import PriceStore
 from .jobs import Job, all_jobs, check_dataset, get_job, local_today, run_job
 from .runner import STALE_AFTER, RunResult
@@ -85,10 +84,11 @@ class JobRunner(Protocol):
 
 def next_tick(job: Job, after: datetime) -> datetime:
     """The first tick of `job` strictly after `after`."""
-    if job.every >= timedelta(days=1):
-        day = local_today(job.iso, after)
+    if job.every >= timedelta(days=1):  # daily: at the offset's local wall-clock time
+        day = local_today(job.iso, after) - timedelta(days=1)
         while True:
-            tick = market_day(job.iso, day)[0] + job.offset
+            wall = datetime.combine(day, time(0)) + job.offset
+            tick = wall.replace(tzinfo=job.iso.tz).astimezone(UTC)
             if tick > after:
                 return tick
             day += timedelta(days=1)

@@ -403,3 +403,14 @@ def test_da_reserve_results_agree_with_gridstatus(monkeypatch) -> None:
         return f"PJM.DA.{_PRODUCT[service]}.{locale}"
 
     assert _theirs(df, instrument) == _ours(ours)
+
+
+def test_reserve_results_windows_never_cross_the_granularity_switch() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    windows = RT.windows(date(2022, 8, 28), date(2022, 9, 3), now=now)
+    switch = market_day(Iso.PJM, date(2022, 9, 1))[0]
+    assert windows[0].start == market_day(Iso.PJM, date(2022, 8, 28))[0]
+    assert windows[-1].end == market_day(Iso.PJM, date(2022, 9, 3))[1]
+    assert any(w.end == switch for w in windows)
+    assert all(w.end <= switch or w.start >= switch for w in windows)
+    assert len(RT.windows(date(2024, 1, 1), date(2024, 1, 7), now=now)) == 1

@@ -21,7 +21,7 @@ fall-back day has 300 five-minute or 25 hourly intervals and a spring-forward da
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pyarrow as pa
@@ -31,7 +31,7 @@ from ...core.instrument import InvalidInstrumentId, check_location
 from ...core.intervals import market_day
 from ...core.markets import Iso, Market, Product
 from ...core.schema import UTC_TS, SchemaError, validate_prices
-from ..dataset import Components, RevisionPolicy
+from ..dataset import Components, RevisionPolicy, Window
 from ..errors import PayloadError
 from ..http import RawResponse
 from ..registry import register
@@ -188,6 +188,14 @@ class ReserveMarketResults(_ReserveResults):
     # 5-minute windows until the hourly history is older than the 5-minute archive.
     chunking = chunking(ARCHIVE_FIVE_MIN, max_days=7)
     produces = tuple((m, p) for m in (Market.RT5, Market.RTH) for p in _RESERVE_PRODUCTS)
+
+    def windows(self, start: date, end: date, *, now: datetime | None = None) -> list[Window]:
+        """As usual, but never one request across the hourly → 5-minute switch."""
+        switch = RT_FIVE_MINUTE_FROM
+        if start < switch <= end:
+            before = self.chunking.split(self.iso, start, switch - timedelta(days=1), now=now)
+            return before + self.chunking.split(self.iso, switch, end, now=now)
+        return self.chunking.split(self.iso, start, end, now=now)
 
     def markets(self, start: pa.Array) -> pa.DictionaryArray:
         five = pc.greater_equal(start, pa.scalar(_FIVE_MINUTE_FROM, UTC_TS))

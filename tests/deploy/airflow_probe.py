@@ -86,6 +86,8 @@ def _execute(task: Any) -> dict[str, Any]:
     and that a failed window (`JobFailed`) fails the task."""
     from types import SimpleNamespace
 
+    from airflow.sdk.api.datamodels._generated import DagRunType
+
     import carbon254.ingest.jobs as jobs
     from carbon254.ingest.runner import RunResult
 
@@ -101,24 +103,26 @@ def _execute(task: Any) -> dict[str, Any]:
             raise jobs.JobFailed(name, [r for r in results if r.status == "failed"])
         return results
 
-    def context(start: str | None) -> dict[str, Any]:
-        run = SimpleNamespace(run_type="manual", conf={})
+    def context(run_type: DagRunType, start: str | None) -> dict[str, Any]:
+        run = SimpleNamespace(run_type=run_type, conf={})  # as the task SDK gives it
         return {"dag_run": run, "params": {"start": start, "end": start},
-                "data_interval_start": None, "data_interval_end": None}  # fmt: skip
+                "data_interval_start": t0, "data_interval_end": t0}  # fmt: skip
 
     real = jobs.run_job
     jobs.run_job = fake_run_job
     try:
-        summary = task.execute(context("2024-03-10"))
+        tick = task.execute(context(DagRunType.SCHEDULED, None))
+        summary = task.execute(context(DagRunType.MANUAL, "2024-03-10"))
         try:
-            task.execute(context("2024-03-11"))
+            task.execute(context(DagRunType.MANUAL, "2024-03-11"))
             failed = None
         except jobs.JobFailed as exc:
             failed = str(exc)
     finally:
         jobs.run_job = real
+    tick.pop("finished_at")
     summary.pop("finished_at")
-    return {"calls": calls, "summary": summary, "failed": failed}
+    return {"calls": calls, "tick": tick, "summary": summary, "failed": failed}
 
 
 def _when(value: str | None) -> datetime | None:

@@ -143,13 +143,19 @@ def test_the_task_calls_run_job_and_fails_when_a_window_failed(dagbag: dict[str,
     execute = dagbag["execute"]  # the operator's execute, with a stand-in run_job
     common = {"name": "pjm_da_ingestion", "raise_on_failure": "True"}
     assert execute["calls"] == [
+        common | {"start": "None", "end": "None"},  # a scheduled run: the job's tick
         common | {"start": "2024-03-10", "end": "2024-03-10"},
         common | {"start": "2024-03-11", "end": "2024-03-11"},
     ]
-    assert execute["summary"] == {
-        "job": "pjm_da_ingestion", "start": "2024-03-10", "end": "2024-03-10",
+    assert execute["tick"] == {
+        "job": "pjm_da_ingestion", "run_type": "scheduled", "start": None, "end": None,
         "windows": {"succeeded": 2}, "rows": 46,
     }  # fmt: skip
+    assert execute["summary"] == execute["tick"] | {
+        "run_type": "manual",
+        "start": "2024-03-10",
+        "end": "2024-03-10",
+    }
     assert execute["failed"].startswith("pjm_da_ingestion: 1 window(s) failed; first: pjm.rt_hrl")
 
 
@@ -269,7 +275,11 @@ def test_dag_test_runs_the_constraints_job_on_recorded_data(
     assert result["state"] == "success", result
     assert result["tasks"] == {"ingest": "success"}
     summary = result["xcom"]["ingest"]
-    assert (summary["start"], summary["end"]) == ("2023-11-05", "2023-11-05")
+    assert (summary["run_type"], summary["start"], summary["end"]) == (
+        "manual",
+        "2023-11-05",
+        "2023-11-05",
+    )
     assert summary["windows"] == {"succeeded": 3}
     assert summary["rows"] == sum(expected.values())
 

@@ -117,10 +117,11 @@ class IngestJobOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         from carbon254.ingest.jobs import get_job, run_job
 
-        dag_run = context["dag_run"]
+        run_type = getattr(context["dag_run"], "run_type", None)
+        run_type = getattr(run_type, "value", run_type)  # an enum: str() is "DagRunType.X"
         start, end = run_days(
             get_job(self.job),
-            run_type=str(getattr(dag_run, "run_type", "") or ""),
+            run_type=run_type,
             conf=dict(context["params"]),  # the run's conf, over the DAG's defaults
             interval_start=context.get("data_interval_start"),
             interval_end=context.get("data_interval_end"),
@@ -132,6 +133,7 @@ class IngestJobOperator(BaseOperator):
             statuses[result.status] = statuses.get(result.status, 0) + 1
         summary = {
             "job": self.job,
+            "run_type": run_type,
             "start": start.isoformat() if start else None,
             "end": end.isoformat() if end else None,
             "windows": statuses,

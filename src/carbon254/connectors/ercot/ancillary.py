@@ -44,6 +44,7 @@ from ..errors import PayloadError
 from ..http import HttpFetcher, RawResponse
 from ..payload import read_csv, read_zip_members
 from ..registry import register
+from .settlement_points import parse_dates
 from .timing import hour_ending_starts, last_run_rows, repeated_flags
 from .transport import API_AUTH, MIS_BUDGET, ReportSpec, Stamp, documents_in_order, fetch_documents
 
@@ -76,15 +77,6 @@ MCPC_PRODUCTS = {
     "NSPIN": Product.NSPIN,
     "ECRS": Product.ECRS,
 }
-_DATE_FORMAT = "%m/%d/%Y"
-
-
-def _days(dataset: str, values: pa.ChunkedArray | pa.Array, where: str) -> pa.Array:
-    text = pc.utf8_trim_whitespace(values.cast(pa.string()))
-    try:
-        return pc.strptime(text, format=_DATE_FORMAT, unit="s").cast(pa.date32())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        raise PayloadError(dataset, f"delivery dates in {where} are not MM/DD/YYYY") from None
 
 
 def _mcpc_csv(dataset: str, content: bytes, where: str) -> pa.Table:
@@ -100,7 +92,7 @@ def _mcpc_csv(dataset: str, content: bytes, where: str) -> pa.Table:
     if not pc.all(known).as_py():
         bad = kinds.filter(pc.invert(known))[0].as_py()
         raise PayloadError(dataset, f"unknown AncillaryType {bad!r} in {where}")
-    days = _days(dataset, table.column("DeliveryDate"), where)
+    days = parse_dates(dataset, table.column("DeliveryDate"), f"DeliveryDate in {where}")
     hours = clock.parse_hour_ending(dataset, table.column("HourEnding"))
     repeated = repeated_flags(dataset, table.column("DSTFlag"), column="DSTFlag")
     starts = hour_ending_starts(dataset, days, hours, repeated)
@@ -266,7 +258,7 @@ class TwoDayAs:
 
 
 def _hours(dataset: str, table: pa.Table, where: str) -> tuple[pa.Array, pa.Array]:
-    days = _days(dataset, table.column("Delivery Date"), where)
+    days = parse_dates(dataset, table.column("Delivery Date"), f"Delivery Date in {where}")
     hours = clock.parse_hour_ending(dataset, table.column("Hour Ending"))
     starts = clock.elapsed_hour_starts(dataset, Iso.ERCOT, days, hours)
     return starts, _plus_hour(starts)

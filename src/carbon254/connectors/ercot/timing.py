@@ -84,10 +84,11 @@ def sced_instants(
                     dataset, f"unparseable SCED timestamp (expected {fmt}): {text[0]}"
                 ) from None
     micros = naive.cast(pa.int64()).to_numpy(zero_copy_only=False)
-    pairs = np.stack([micros, np.asarray(repeated, dtype=np.int64)], axis=1)
-    unique, inverse = np.unique(pairs, axis=0, return_inverse=True)
+    # one int64 key per (stamp, flag); µs since 1970 leave room to double
+    keys = micros * 2 + np.asarray(repeated, dtype=np.int64)
+    unique, inverse = np.unique(keys, return_inverse=True)
     local = clock.localize(
-        dataset, Iso.ERCOT, unique[:, 0].astype("datetime64[us]"), unique[:, 1].astype(bool)
+        dataset, Iso.ERCOT, (unique // 2).astype("datetime64[us]"), (unique % 2).astype(bool)
     )
     utc = local.cast(pa.int64()).to_numpy(zero_copy_only=False)[inverse.reshape(-1)]
     return pa.array(utc, type=pa.int64()).cast(UTC_TS)

@@ -215,7 +215,8 @@ class DaReserveMarketResults(_ReserveResults):
     raw_schema = _schema((*_TIMES, *_ENDS, "locale", "service"), _DA_NUMBERS)
     raw_columns = tuple(raw_schema.names)
     chunking = chunking(ARCHIVE_HOURLY, max_days=31)
-    produces = tuple((Market.DA, p) for p in _RESERVE_PRODUCTS)
+    # No day-ahead regulation market: a "Regulation" row would still map to REG.
+    produces = tuple((Market.DA, p) for p in _RESERVE_PRODUCTS if p is not Product.REG)
 
     def markets(self, start: pa.Array) -> pa.DictionaryArray:
         return constant(Market.DA.value, len(start))

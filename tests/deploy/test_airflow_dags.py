@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from carbon254.connectors.http import HttpFetcher
-from carbon254.connectors.registry import get_dataset
+from carbon254.connectors.registry import all_datasets, get_dataset
 from carbon254.connectors.replay import write_cassette
 from carbon254.core import Iso, market_day
 from carbon254.ingest.jobs import JOBS
@@ -157,6 +157,30 @@ def test_the_task_calls_run_job_and_fails_when_a_window_failed(dagbag: dict[str,
         "end": "2024-03-10",
     }
     assert execute["failed"].startswith("pjm_da_ingestion: 1 window(s) failed; first: pjm.rt_hrl")
+
+
+NO_SERVER = """
+import json, sys
+for name in ("fastapi", "uvicorn", "starlette", "airflow"):
+    sys.modules[name] = None  # any import of these now raises ImportError
+import carbon254.ingest.jobs, carbon254.store
+from carbon254.connectors.registry import all_datasets
+names = sorted(d.name for d in all_datasets())
+print(json.dumps({"datasets": names, "service": "carbon254.service" in sys.modules}))
+"""
+
+
+def test_the_jobs_need_no_server_packages_in_the_airflow_env(airflow_python: Path) -> None:
+    """carbon254 is installed there with --no-deps: the jobs, the store and every dataset
+    the main environment has import without FastAPI or uvicorn (Airflow's own FastAPI
+    is not ours to rely on), so requirements.txt lists all they need."""
+    done = subprocess.run(
+        [str(airflow_python), "-c", NO_SERVER],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    there = json.loads(done.stdout.splitlines()[-1])
+    assert there == {"datasets": sorted(d.name for d in all_datasets()), "service": False}
 
 
 # ------------------------------------------------------- one real run, on recorded data

@@ -327,10 +327,9 @@ def read_page(raw: RawResponse, schema: pa.Schema, required: Sequence[str] = ())
     options = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error")
     try:
         table = pajson.read_json(io.BytesIO(items.replace(b"},{", b"}\n{")), parse_options=options)
-    except pa.ArrowInvalid as exc:
-        if "unexpected field" in str(exc).lower():
-            raise PayloadError(raw.dataset, f"unknown column in {raw.url}: {exc}") from None
-        # A string holding "},{", or values Arrow cannot convert: the slow, exact path.
+    except pa.ArrowInvalid:
+        # An unknown key, a string holding "},{", values Arrow cannot convert: the slow,
+        # exact path, whose errors name the column.
         try:
             rows = json.loads(b"[" + items + b"]")
         except ValueError as err:
@@ -384,7 +383,9 @@ def _from_pylist(raw: RawResponse, rows: list[Any], schema: pa.Schema) -> pa.Tab
             values = [v if v is None or isinstance(v, str) else json.dumps(v) for v in values]
         try:
             if pa.types.is_timestamp(field.type):
-                columns.append(pa.array(values, pa.string()).cast(field.type))
+                # Data Miner times carry no zone; the column's type says which it is.
+                naive = pa.array(values, pa.string()).cast(pa.timestamp(field.type.unit))
+                columns.append(naive.cast(field.type))
             else:
                 columns.append(pa.array(values, field.type))
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:

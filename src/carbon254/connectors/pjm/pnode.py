@@ -142,9 +142,9 @@ def parse_pnodes(dataset: str, raws: Sequence[RawResponse]) -> pa.Table:
         {
             "iso": pa.array([str(Iso.PJM)] * raw.num_rows, pa.string()),
             "location": raw.column("pnode_id").cast(pa.string()),
-            "name": raw.column("pnode_name"),
+            "name": _blank_is_null(raw.column("pnode_name")),
             "location_type": location_types(raw.column("pnode_type"), raw.column("pnode_subtype")),
-            "zone": raw.column("zone"),
+            "zone": _blank_is_null(raw.column("zone")),
             "effective_date": effective,
             "termination_date": ending,
         },
@@ -156,6 +156,12 @@ def parse_pnodes(dataset: str, raws: Sequence[RawResponse]) -> pa.Table:
         return validate_locations(table)
     except SchemaError as exc:
         raise PayloadError(dataset, str(exc)) from None
+
+
+def _blank_is_null(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """CSV exports write a missing zone or name as an empty field."""
+    blank = pc.equal(pc.utf8_trim_whitespace(values), "")
+    return pc.if_else(pc.fill_null(blank, False), pa.scalar(None, pa.string()), values)
 
 
 def _next_day(days: pa.ChunkedArray | pa.Array) -> pa.Array:

@@ -34,7 +34,11 @@ def test_help_lists_the_commands(tmp_path: Path) -> None:
 def test_db_init_then_status(tmp_path: Path) -> None:
     init = run("db", "init", data_dir=tmp_path)
     assert init.returncode == 0, init.stderr
-    assert "schema version 1" in init.stdout
+    from carbon254.store.duckdb_store import DuckDBStore
+
+    with DuckDBStore(":memory:") as latest:
+        version = latest.latest_schema_version()
+    assert f"schema version {version}" in init.stdout
     assert (tmp_path / "carbon254.duckdb").exists()
     status = run("db", "status", data_dir=tmp_path)
     assert status.returncode == 0
@@ -86,7 +90,7 @@ def test_demo_load_then_serve_end_to_end(tmp_path: Path) -> None:
     port = _free_port()
     env = os.environ | {"CARBON254_DATA_DIR": str(tmp_path)}
     server = subprocess.Popen(
-        [*CLI, "serve", "--port", str(port), "--log-level", "warning"],
+        [*CLI, "serve", "--port", str(port), "--log-level", "warning", "--no-scheduler"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -1,4 +1,5 @@
-"""The `carbon254` command: set up the store, load the demo market, serve the API.
+"""The `carbon254` command: set up the store, load the demo market, serve the API, and
+ingest ISO data (`ingest`, `backfill`, `quality`, `jobs`: see cli_ingest.py).
 
 Bad input exits with code 2 and a one-line reason; an operational failure (store
 unreachable, file locked) exits with code 1 and a one-line reason. Set CARBON254_DEBUG=1
@@ -15,27 +16,17 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from . import __version__
+from .cli_common import UsageError, open_store_arg, parse_date
 from .core import InvalidInstrumentId, Iso, SchemaError
 
 if TYPE_CHECKING:
     from .store import PriceStore
 
-__all__ = ["main"]
-
-
-class UsageError(Exception):
-    """Bad input from the user: exit code 2."""
+__all__ = ["UsageError", "main"]
 
 
 def _store(args: argparse.Namespace) -> PriceStore:
-    """Open the store lazily: `carbon254 --help` must work with the SDK install alone."""
-    try:
-        from .store import open_store
-    except ImportError as exc:
-        raise UsageError(
-            f"the store needs the server extras: pip install 'carbon254[server]' ({exc})"
-        ) from None
-    return open_store(args.store)
+    return open_store_arg(args)
 
 
 def cmd_db_init(args: argparse.Namespace) -> int:
@@ -77,11 +68,7 @@ def _isos(text: str) -> tuple[Iso, ...]:
         ) from None
 
 
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+_date = parse_date
 
 
 def cmd_demo_load(args: argparse.Namespace) -> int:
@@ -114,14 +101,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ) from None
     shown = "localhost" if args.host in ("127.0.0.1", "0.0.0.0") else args.host
     print(f"carbon254 API on http://{shown}:{args.port}  (OpenAPI docs: /docs)", flush=True)
-    serve(args.store, host=args.host, port=args.port, log_level=args.log_level)
+    serve(
+        args.store,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        scheduler=not args.no_scheduler,
+    )
     return 0
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="carbon254",
-        description="North American power-market data: store, demo market and API.",
+        description="North American power-market data: store, ingestion, demo market and API.",
         epilog="Store: CARBON254_DATABASE_URL (postgresql://...) or a DuckDB file under "
         "CARBON254_DATA_DIR (default: the user's data directory).",
     )
@@ -159,7 +152,16 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--no-scheduler",
+        action="store_true",
+        help="do not run the ingestion jobs in this process (also: CARBON254_SCHEDULER=off)",
+    )
     serve.set_defaults(func=cmd_serve)
+
+    from .cli_ingest import add_commands  # ingest, backfill, quality, jobs
+
+    add_commands(commands)
     return parser
 
 

@@ -15,6 +15,7 @@ def serve(
     port: int = 8000,
     *,
     log_level: str = "info",
+    scheduler: bool = False,
 ) -> None:
     """Open the store at `store_url` (default: the DuckDB file in the user's data
     directory) and serve the API on `host:port` until interrupted.
@@ -24,12 +25,23 @@ def serve(
     a second worker would fail to open the file (or, read-only, miss writes made by
     ingest). To scale out, run the PostgreSQL backend behind several single-worker
     processes. Request handlers run in the worker's thread pool.
+
+    With `scheduler=True` the ingestion jobs run in this process too, on the same store
+    (`ingest.scheduler`; `CARBON254_SCHEDULER=off` still disables them), and stop
+    cleanly before the store closes.
     """
     from ..store import open_store  # the factory lives with the backends
 
     store = open_store(store_url)
+    jobs = None
     try:
+        if scheduler:
+            from ..ingest.scheduler import start_embedded
+
+            jobs = start_embedded(store)
         app = create_app(store)
         uvicorn.run(app, host=host, port=port, workers=1, log_level=log_level)
     finally:
+        if jobs is not None:
+            jobs.stop()
         store.close()

@@ -1,0 +1,67 @@
+"""The real PJM datasets through the ingestion path, on recorded-format pages served
+offline: the directory, then the fall-back day of day-ahead LMPs, then its quality."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+
+from carbon254.connectors.http import HttpFetcher, RetryPolicy
+from carbon254.connectors.registry import get_dataset
+from carbon254.core import Iso, market_day
+from carbon254.ingest.backfill import backfill, ingest_range
+from carbon254.ingest.quality import quality_report
+from carbon254.store import PriceStore
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pjm"
+FALL_BACK = date(2025, 11, 2)
+KEY = "not-a-real-key-0123"
+
+
+@pytest.fixture
+def pjm(monkeypatch: pytest.MonkeyPatch) -> tuple[HttpFetcher, list[str]]:
+    """Data Miner 2 offline: each feed answers with its recorded page."""
+    monkeypatch.setenv("PJM_API_KEY", KEY)
+    pages = {
+        "/api/v1/da_hrl_lmps": FIXTURES / "lmp_da_hrl_lmps_2025-11-02_p1.json",
+        "/api/v1/pnode": FIXTURES / "lmp_pnode_directory.json",
+    }
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        assert request.headers["Ocp-Apim-Subscription-Key"] == KEY
+        return httpx.Response(200, content=pages[request.url.path].read_bytes())
+
+    client = httpx.Client(transport=httpx.MockTransport(answer))
+    return HttpFetcher(client, retry=RetryPolicy(attempts=1), sleep=lambda s: None), seen
+
+
+def test_pjm_directory_and_fall_back_day_end_to_end(store: PriceStore, pjm) -> None:
+    http, seen = pjm
+    directory = backfill("pjm.pnode", FALL_BACK, FALL_BACK, store=store, http=http)
+    assert directory.ok and directory.job == "pjm_pnode_ingestion"
+    assert store.locations(iso=Iso.PJM).num_rows == directory.results[0].rows > 0
+
+    first = backfill("pjm.da_hrl_lmps", FALL_BACK, FALL_BACK, store=store, http=http)
+    [run] = first.results
+    assert run.status == "succeeded" and run.rows == 3 * 25 and run.job == "pjm_da_ingestion"
+    start, end = market_day(Iso.PJM, FALL_BACK)
+    assert store.read_prices(["PJM.DA.LMP.51288"], start, end).num_rows == 25
+
+    again = ingest_range("pjm.da_hrl_lmps", FALL_BACK, FALL_BACK, store=store, http=http,
+                         skip_done=False)  # fmt: skip
+    assert again.results[0].duplicate_of == run.batch_id and again.results[0].changed == 0
+    assert backfill("pjm.da_hrl_lmps", FALL_BACK, FALL_BACK, store=store, http=http).results == []
+
+    report = quality_report(store, [get_dataset("pjm.da_hrl_lmps")], FALL_BACK, FALL_BACK)
+    [quality] = report.datasets
+    assert quality.days[0].expected_intervals == 25
+    assert quality.completeness == 1.0 and report.passed
+    assert report.component_violations == {"PJM": 0}
+
+    lineage = " ".join(str(v) for v in store.batches().to_pylist() + store.job_runs().to_pylist())
+    assert KEY not in lineage and KEY not in " ".join(seen)

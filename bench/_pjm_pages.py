@@ -32,7 +32,7 @@ FEED = "rt_fivemin_hrl_lmps"
 BASE_URL = "https://api.pjm.com/api/v1"
 PAGE_ROWS = 50_000
 STEP = timedelta(minutes=5)
-GENERATOR_VERSION = 1  # bump when the bytes change: the cache key includes it
+GENERATOR_VERSION = 2  # bump when the bytes change: the cache key includes it
 FIELDS = (
     "datetime_beginning_utc",
     "datetime_beginning_ept",
@@ -241,15 +241,22 @@ def _times(day: date) -> tuple[pa.Array, pa.Array]:
     return pa.array(utc), pa.array(ept)
 
 
-def generate(day: date, nodes: int, page_rows: int = PAGE_ROWS, seed: int = 1) -> Day:
-    """Every page of `rt_fivemin_hrl_lmps` for PJM local `day` over `nodes` pnodes."""
+def generate(
+    day: date, nodes: int, page_rows: int = PAGE_ROWS, corrected: float = 0.0, seed: int = 1
+) -> Day:
+    """Every page of `rt_fivemin_hrl_lmps` for PJM local `day` over `nodes` pnodes.
+
+    Every item is `version_nbr` 1 (a normal day: PJM's recorded RT and DA exports have no
+    other), except a `corrected` share of them, which come as version 2 (a day with
+    corrections: still one current row per node and interval).
+    """
     directory = node_directory(nodes)
     fragments = _node_fragments(directory)
     utc, ept = _times(day)
     intervals = len(utc)
     total = intervals * nodes
     energy, congestion, loss, lmp = _prices(nodes, intervals, seed)
-    version = np.where(np.random.default_rng(seed + 1).random(total) < 0.002, 2, 1)
+    version = np.where(np.random.default_rng(seed + 1).random(total) < corrected, 2, 1)
     pages = []
     for start in range(0, total, page_rows):
         stop = min(start + page_rows, total)
@@ -285,9 +292,11 @@ def generate(day: date, nodes: int, page_rows: int = PAGE_ROWS, seed: int = 1) -
 
 
 # -- cache ----------------------------------------------------------------------------
-def cached(day: date, nodes: int, cache_dir: Path, page_rows: int = PAGE_ROWS) -> Day:
+def cached(
+    day: date, nodes: int, cache_dir: Path, page_rows: int = PAGE_ROWS, corrected: float = 0.0
+) -> Day:
     """`generate(...)`, read from `cache_dir` when the same parameters were generated before."""
-    key = f"pjm_{FEED}_{day:%Y%m%d}_{nodes}n_{page_rows}r_v{GENERATOR_VERSION}"
+    key = f"pjm_{FEED}_{day:%Y%m%d}_{nodes}n_{page_rows}r_{corrected:g}c_v{GENERATOR_VERSION}"
     folder = cache_dir / key
     manifest = folder / "manifest.json"
     if manifest.exists():
@@ -295,7 +304,7 @@ def cached(day: date, nodes: int, cache_dir: Path, page_rows: int = PAGE_ROWS) -
         pages = [(folder / name).read_bytes() for name in meta["pages"]]
         directory = pd.read_json(folder / "pnodes.json", orient="records", dtype=False)
         return Day(day, nodes, page_rows, pages, meta["total_rows"], meta["lmp_cents"], directory)
-    generated = generate(day, nodes, page_rows)
+    generated = generate(day, nodes, page_rows, corrected)
     partial = folder.with_name(key + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)

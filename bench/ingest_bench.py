@@ -54,7 +54,7 @@ import pyarrow.compute as pc
 import _pjm_pages as pages_mod
 from _pjm_pages import Day
 from carbon254.connectors.http import RawResponse
-from carbon254.core import validate_prices
+from carbon254.core import validate_locations, validate_prices
 from carbon254.store import open_store
 from store_bench import HERE, duckdb_raw, fresh_duckdb, load, spread
 
@@ -86,24 +86,45 @@ def raw_responses(day: Day) -> list[RawResponse]:
 
 # -- ours -----------------------------------------------------------------------------
 def ours(raws: list[RawResponse], url: str) -> tuple[dict[str, float], pa.Table]:
-    """parse -> validate -> upsert into the (fresh) store at `url`; seconds per stage."""
+    """What the ingest runner does with a window's pages (`runner._fetch_and_store` after
+    the fetch), into the fresh store at `url`; seconds per stage."""
+    from carbon254.connectors.dataset import Target
     from carbon254.connectors.registry import get_dataset
+    from carbon254.ingest.quality import batch_key, raise_on_duplicates
+    from carbon254.ingest.runner import content_sha256
 
     dataset = get_dataset(DATASET)
     with open_store(url) as store:
         gc.collect()
         t0 = time.perf_counter()
-        parsed = dataset.parse(raws)
+        table = dataset.parse(raws)
         t1 = time.perf_counter()
-        table = validate_prices(parsed)
+        raise_on_duplicates(dataset.name, table, batch_key(Target(dataset.target)))
+        table = validate_prices(table)
         t2 = time.perf_counter()
-        result = store.upsert_prices(
-            table, source=DATASET, fetched_at=raws[0].fetched_at, source_url=raws[0].url
-        )
+        lineage = {
+            "source": dataset.name,
+            "fetched_at": min(raw.fetched_at for raw in raws),
+            "content_sha256": content_sha256(raws),
+            "source_url": f"{raws[0].url} (+{len(raws) - 1} more)",
+        }
         t3 = time.perf_counter()
+        locations = dataset.locations(raws)
+        if locations is not None and locations.num_rows:
+            store.upsert_locations(validate_locations(locations))
+        t4 = time.perf_counter()
+        result = store.upsert_prices(table, **lineage)
+        t5 = time.perf_counter()
     if result.status != "committed" or result.rows_inserted != table.num_rows:
         raise SystemExit(f"ours: expected {table.num_rows:,} rows committed, got {result}")
-    times = {"end to end": t3 - t0, "parse": t1 - t0, "validate": t2 - t1, "upsert": t3 - t2}
+    times = {
+        "end to end": t5 - t0,
+        "parse": t1 - t0,
+        "validate (dups, schema)": t2 - t1,
+        "sha256 of the pages": t3 - t2,
+        "locations": t4 - t3,
+        "upsert_prices": t5 - t4,
+    }
     return times, table
 
 
@@ -197,17 +218,19 @@ def check_same(day: Day, table: pa.Table, frame: pd.DataFrame) -> str:
     gs_span = (gs_start.min().to_pydatetime(), gs_start.max().to_pydatetime(), gs_start.nunique())
     if ours_span != gs_span:
         problems.append(f"intervals: ours {ours_span}, gridstatus {gs_span}")
-    instruments = pc.count_distinct(table.column("instrument")).as_py()
-    locations = frame["Location Id"].nunique()
-    if instruments != locations or locations != day.nodes:
+    ids = pc.unique(table.column("instrument").combine_chunks().cast(pa.string()))
+    ours_nodes = {int(x.rsplit(".", 1)[1]) for x in ids.to_pylist()}
+    gs_nodes = set(frame["Location Id"].astype("int64").unique().tolist())
+    if ours_nodes != gs_nodes or len(ours_nodes) != day.nodes:
         problems.append(
-            f"locations: ours {instruments}, gridstatus {locations}, generated {day.nodes}"
+            f"locations: ours {len(ours_nodes)}, gridstatus {len(gs_nodes)}, "
+            f"common {len(ours_nodes & gs_nodes)}, generated {day.nodes}"
         )
     if problems:
         raise SystemExit("ours and gridstatus differ:\n  " + "\n  ".join(problems))
     return (
-        f"same rows: {table.num_rows:,} rows, {instruments:,} locations, {ours_span[2]} intervals "
-        f"{ours_span[0]:%Y-%m-%d %H:%M}..{ours_span[1]:%H:%M}Z, LMP sum "
+        f"same rows: {table.num_rows:,} rows, {len(ours_nodes):,} locations, "
+        f"{ours_span[2]} intervals {ours_span[0]:%Y-%m-%d %H:%M}..{ours_span[1]:%H:%M}Z, LMP sum "
         f"${day.lmp_cents / 100:,.2f} (and energy, congestion, loss sums) equal to the cent"
     )
 
@@ -218,7 +241,7 @@ def stage_lines(title: str, runs: list[dict[str, float]], rows: int) -> dict[str
     print(f"\n{title}")
     for key in runs[0]:
         values = [r[key] for r in runs]
-        rate = f"  {rows / med[key] / 1e6:6.2f} M rows/s" if med[key] > 0 else ""
+        rate = f"  {rows / med[key] / 1e6:6.2f} M rows/s" if med[key] >= 1e-3 else ""
         print(f"  {key:28} {spread(values, 's')}{rate}")
     return med
 
@@ -246,6 +269,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--runs", type=int, help="timed runs of each side (5; --quick 3)")
     p.add_argument("--day", type=date.fromisoformat, default=DAY, help="PJM local day")
     p.add_argument("--page-rows", type=int, default=pages_mod.PAGE_ROWS)
+    p.add_argument(
+        "--corrected", type=float, default=0.0, help="share of items sent as version_nbr 2"
+    )
     p.add_argument("--data-dir", type=Path, default=HERE / ".data", help="page cache")
     p.add_argument("--profile", choices=("ours", "gridstatus"), help="cProfile one run, then exit")
     args = p.parse_args()
@@ -284,7 +310,7 @@ def main() -> None:
         print(line)
     print(f"versions: {versions()}")
     t0 = time.perf_counter()
-    day = pages_mod.cached(args.day, args.nodes, args.data_dir, args.page_rows)
+    day = pages_mod.cached(args.day, args.nodes, args.data_dir, args.page_rows, args.corrected)
     print(
         f"input: PJM {pages_mod.FEED} {day.day}, {day.nodes:,} pnodes, {day.total_rows:,} items "
         f"in {len(day.pages)} pages of {day.page_rows:,}, {day.nbytes / 1e6:,.0f} MB of JSON "
@@ -322,7 +348,9 @@ def main() -> None:
             )
     rows = day.total_rows
     med = stage_lines(
-        "ours: pages -> parse -> validate_prices -> upsert_prices (fresh DuckDB)", mine, rows
+        "ours: pages -> parse -> validate -> sha256 -> upsert_prices (as the ingest runner)",
+        mine,
+        rows,
     )
     floor = stage_lines("raw floor: the same Arrow table into an unindexed DuckDB table", raw, rows)
     gs = stage_lines("gridstatus PJM.get_lmp_real_time_5_min (pages -> DataFrame)", theirs, rows)
@@ -336,7 +364,7 @@ def main() -> None:
         f"\nratios: ours / raw insert {results['vs_raw_insert']:.2f}; gridstatus / ours "
         f"{results['speedup_vs_gridstatus']:.1f} ({without_merge / med['end to end']:.1f} "
         f"without its pnode merge); ours without upsert (parse + validate) "
-        f"{rows / (med['parse'] + med['validate']) / 1e6:.2f} M rows/s"
+        f"{rows / (med['parse'] + med['validate (dups, schema)']) / 1e6:.2f} M rows/s"
     )
     print(f"end: {load()}\ntargets:")
     for key, _, bound in TARGETS:

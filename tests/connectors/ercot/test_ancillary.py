@@ -461,3 +461,36 @@ def test_two_day_as_agrees_with_gridstatus(recorded, monkeypatch, zip_name):
         other = theirs[f"Bid Curve - {as_type}"]
         for start, curve in curves.items():
             assert np.allclose(np.array(curve), np.array(other[start]), atol=0.005)
+
+
+def test_mcpc_fetch_takes_the_document_posted_the_day_before():
+    days = {"1001": ("20241102.123005", FALL), "1002": ("20241103.123011", "unused")}
+    listing = {
+        "ListDocsByRptTypeRes": {
+            "DocumentList": [
+                {
+                    "Document": {
+                        "DocID": doc_id,
+                        "FriendlyName": "DAMCPCNP4188_csv",
+                        "ConstructedName": f"cdr.00012329.{'0' * 16}.{posted}.DAMCPCNP4188.zip",
+                        "PublishDate": "2024-11-02T12:30:05-05:00",
+                    }
+                }
+                for doc_id, (posted, _) in days.items()
+            ]
+        }
+    }
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if "IceDocListJsonWS" in request.url.path:
+            assert request.url.params["reportTypeId"] == "12329"
+            return httpx.Response(200, json=listing)
+        text = days[request.url.params["doclookupId"]][1]
+        return httpx.Response(200, content=zipped({"DAMCPCNP4188.csv": text}))
+
+    dataset = ancillary.Np4188Mcpc()
+    start, end = market_day(Iso.ERCOT, date(2024, 11, 3))
+    with HttpFetcher(httpx.Client(transport=httpx.MockTransport(answer))) as http:
+        raws = dataset.fetch(http, Window(start, end))
+    assert [raw.meta["doc_id"] for raw in raws] == ["1001"]
+    assert dataset.parse(raws).num_rows == 125

@@ -14,8 +14,10 @@ not minutes) and cached under `bench/.data/` keyed by every generation parameter
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -32,7 +34,7 @@ FEED = "rt_fivemin_hrl_lmps"
 BASE_URL = "https://api.pjm.com/api/v1"
 PAGE_ROWS = 50_000
 STEP = timedelta(minutes=5)
-GENERATOR_VERSION = 2  # bump when the bytes change: the cache key includes it
+GENERATOR_VERSION = 3  # bump when the bytes change: the cache key includes it
 FIELDS = (
     "datetime_beginning_utc",
     "datetime_beginning_ept",
@@ -85,6 +87,16 @@ TYPES = (
     ("EXT", 0.001),
     ("RESIDUAL_METERED_EDC", 0.0010),
 )
+# What our connector's fetch asks for (`lmp.LmpFeed._fields`), in its order.
+REQUESTED = (
+    "datetime_beginning_utc",
+    "pnode_id",
+    "total_lmp_rt",
+    "congestion_price_rt",
+    "marginal_loss_price_rt",
+    "system_energy_price_rt",
+    "version_nbr",
+)
 VOLTAGES = ("13 KV", "18 KV", "26 KV", "34 KV", "69 KV", "115 KV", "138 KV", "230 KV", "345 KV")
 
 
@@ -99,6 +111,7 @@ class Day:
     total_rows: int
     lmp_cents: int  # sum of total_lmp_rt over all items, in cents
     directory: pd.DataFrame  # the pnode directory (as PJM's `pnode` feed lists it)
+    fields: tuple[str, ...]  # the item keys, in order
 
     @property
     def nbytes(self) -> int:
@@ -138,21 +151,20 @@ def node_directory(nodes: int, seed: int = 7) -> pd.DataFrame:
     return frame
 
 
-def _node_fragments(frame: pd.DataFrame) -> pa.Array:
-    """Per node: the item's `"pnode_id":..,"pnode_name":..,...,"zone":..,` text."""
-    out = []
-    for row in frame.itertuples(index=False):
-        parts = {
-            "pnode_id": row.pnode_id,
-            "pnode_name": row.short,
-            "voltage": row.voltage,
-            "equipment": row.equipment,
-            "type": row.type,
-            "zone": row.zone,
-        }
-        text = json.dumps(parts, separators=(",", ":"))
-        out.append(text[1:-1] + ",")
-    return pa.array(out, pa.string())
+NODE_FIELDS = {  # item key -> directory column
+    "pnode_id": "pnode_id",
+    "pnode_name": "short",
+    "voltage": "voltage",
+    "equipment": "equipment",
+    "type": "type",
+    "zone": "zone",
+}
+
+
+def _node_values(frame: pd.DataFrame, key: str) -> pa.Array:
+    """Per node: the JSON text of its value for item `key` (null as `null`)."""
+    values = frame[NODE_FIELDS[key]].tolist()
+    return pa.array([json.dumps(None if pd.isna(v) else v) for v in values], pa.string())
 
 
 # -- prices ---------------------------------------------------------------------------
@@ -195,34 +207,36 @@ def _money(cents: np.ndarray) -> pa.Array:
 
 
 # -- pages ----------------------------------------------------------------------------
-def _query(day: date, start_row: int, page_rows: int) -> str:
+def _query(day: date, start_row: int, page_rows: int, fields: Sequence[str]) -> str:
     ept = f"{day:%m/%d/%Y} 00:00to{day:%m/%d/%Y} 23:59"
     params = {
         "RowCount": page_rows,
         "Order": "Asc",
         "StartRow": start_row,
         "IsActiveMetadata": "True",
-        "Fields": ",".join(FIELDS),
+        "Fields": ",".join(fields),
         "datetime_beginning_ept": ept,
         "row_is_current": "TRUE",
     }
     return f"{BASE_URL}/{FEED}?" + urlencode(params, quote_via=quote)
 
 
-def _envelope(day: date, start_row: int, page_rows: int, total: int) -> tuple[bytes, bytes]:
+def _envelope(
+    day: date, start_row: int, page_rows: int, total: int, fields: Sequence[str]
+) -> tuple[bytes, bytes]:
     """(text before the items, text after them) of one page."""
     links = [
-        {"rel": "self", "href": _query(day, start_row, page_rows)},
+        {"rel": "self", "href": _query(day, start_row, page_rows, fields)},
         {"rel": "metadata", "href": f"{BASE_URL}/{FEED}/metadata"},
     ]
     if start_row + page_rows <= total:
-        links.append({"rel": "next", "href": _query(day, start_row + page_rows, page_rows)})
+        links.append({"rel": "next", "href": _query(day, start_row + page_rows, page_rows, fields)})
     spec = {
         "rowCount": page_rows,
         "order": "Asc",
         "startRow": start_row,
         "isActiveMetadata": True,
-        "fields": list(FIELDS),
+        "fields": list(fields),
         "filters": [
             {"datetime_beginning_ept": f"{day:%m/%d/%Y} 00:00to{day:%m/%d/%Y} 23:59"},
             {"row_is_current": "TRUE"},
@@ -242,69 +256,98 @@ def _times(day: date) -> tuple[pa.Array, pa.Array]:
 
 
 def generate(
-    day: date, nodes: int, page_rows: int = PAGE_ROWS, corrected: float = 0.0, seed: int = 1
+    day: date,
+    nodes: int,
+    page_rows: int = PAGE_ROWS,
+    corrected: float = 0.0,
+    fields: Sequence[str] = FIELDS,
+    seed: int = 1,
 ) -> Day:
     """Every page of `rt_fivemin_hrl_lmps` for PJM local `day` over `nodes` pnodes.
 
+    Items carry `fields` in that order (the API returns the `fields` asked for, in the
+    order asked; gridstatus asks for all 14 columns, our connector for `REQUESTED`).
     Every item is `version_nbr` 1 (a normal day: PJM's recorded RT and DA exports have no
     other), except a `corrected` share of them, which come as version 2 (a day with
     corrections: still one current row per node and interval).
     """
+    if unknown := set(fields) - set(FIELDS):
+        raise ValueError(f"not columns of {FEED}: {sorted(unknown)}")
     directory = node_directory(nodes)
-    fragments = _node_fragments(directory)
+    node_values = {k: _node_values(directory, k) for k in fields if k in NODE_FIELDS}
     utc, ept = _times(day)
     intervals = len(utc)
     total = intervals * nodes
     energy, congestion, loss, lmp = _prices(nodes, intervals, seed)
+    money = {
+        "system_energy_price_rt": energy,
+        "total_lmp_rt": lmp,
+        "congestion_price_rt": congestion,
+        "marginal_loss_price_rt": loss,
+    }
     version = np.where(np.random.default_rng(seed + 1).random(total) < corrected, 2, 1)
     pages = []
     for start in range(0, total, page_rows):
         stop = min(start + page_rows, total)
         rows = np.arange(start, stop)
-        t, n = rows // nodes, rows % nodes
-        cents = (energy, lmp, congestion, loss)
-        prices = [_money(c[start:stop]) for c in cents]
-        items = pc.binary_join_element_wise(
-            '{"datetime_beginning_utc":"',
-            pc.take(utc, pa.array(t)),
-            '","datetime_beginning_ept":"',
-            pc.take(ept, pa.array(t)),
-            '",',
-            pc.take(fragments, pa.array(n)),
-            '"system_energy_price_rt":',
-            prices[0],
-            ',"total_lmp_rt":',
-            prices[1],
-            ',"congestion_price_rt":',
-            prices[2],
-            ',"marginal_loss_price_rt":',
-            prices[3],
-            ',"row_is_current":true,"version_nbr":',
-            pa.array(version[start:stop]).cast(pa.string()),
-            "},",
-            "",
-        )
+        t, n = pa.array(rows // nodes), pa.array(rows % nodes)
+        parts: list[pa.Array | str] = []
+        for k, key in enumerate(fields):
+            parts.append(("{" if k == 0 else ",") + f'"{key}":')
+            if key in node_values:
+                parts.append(pc.take(node_values[key], n))
+            elif key in money:
+                parts.append(_money(money[key][start:stop]))
+            elif key in ("datetime_beginning_utc", "datetime_beginning_ept"):
+                times = utc if key == "datetime_beginning_utc" else ept
+                parts += ['"', pc.take(times, t), '"']
+            elif key == "row_is_current":
+                parts.append("true")
+            else:  # version_nbr
+                parts.append(pa.array(version[start:stop]).cast(pa.string()))
+        items = pc.binary_join_element_wise(*parts, "},", "")
         offsets = np.frombuffer(items.buffers()[1], np.int32, len(items) + 1, items.offset * 4)
         body = items.buffers()[2].to_pybytes()[offsets[0] : offsets[-1] - 1]  # drop the last ","
-        head, tail = _envelope(day, start + 1, page_rows, total)
+        head, tail = _envelope(day, start + 1, page_rows, total, fields)
         pages.append(head + body + tail)
-    return Day(day, nodes, page_rows, pages, total, int(lmp.sum()), directory)
+    return Day(day, nodes, page_rows, pages, total, int(lmp.sum()), directory, tuple(fields))
 
 
 # -- cache ----------------------------------------------------------------------------
 def cached(
-    day: date, nodes: int, cache_dir: Path, page_rows: int = PAGE_ROWS, corrected: float = 0.0
+    day: date,
+    nodes: int,
+    cache_dir: Path,
+    page_rows: int = PAGE_ROWS,
+    corrected: float = 0.0,
+    fields: Sequence[str] = FIELDS,
 ) -> Day:
     """`generate(...)`, read from `cache_dir` when the same parameters were generated before."""
-    key = f"pjm_{FEED}_{day:%Y%m%d}_{nodes}n_{page_rows}r_{corrected:g}c_v{GENERATOR_VERSION}"
+    which = (
+        "all"
+        if tuple(fields) == FIELDS
+        else hashlib.sha256(",".join(fields).encode()).hexdigest()[:8]
+    )
+    key = (
+        f"pjm_{FEED}_{day:%Y%m%d}_{nodes}n_{page_rows}r_{corrected:g}c_{which}_v{GENERATOR_VERSION}"
+    )
     folder = cache_dir / key
     manifest = folder / "manifest.json"
     if manifest.exists():
         meta = json.loads(manifest.read_text())
         pages = [(folder / name).read_bytes() for name in meta["pages"]]
         directory = pd.read_json(folder / "pnodes.json", orient="records", dtype=False)
-        return Day(day, nodes, page_rows, pages, meta["total_rows"], meta["lmp_cents"], directory)
-    generated = generate(day, nodes, page_rows, corrected)
+        return Day(
+            day,
+            nodes,
+            page_rows,
+            pages,
+            meta["total_rows"],
+            meta["lmp_cents"],
+            directory,
+            tuple(meta["fields"]),
+        )
+    generated = generate(day, nodes, page_rows, corrected, fields)
     partial = folder.with_name(key + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
@@ -317,6 +360,7 @@ def cached(
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "total_rows": generated.total_rows,
         "lmp_cents": generated.lmp_cents,
+        "fields": list(generated.fields),
         "pages": names,
     }
     (partial / "manifest.json").write_text(json.dumps(meta, indent=1))

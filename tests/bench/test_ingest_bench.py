@@ -24,5 +24,8 @@ def test_quick_run_prints_the_summary_line(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.strip().splitlines()
     assert SUMMARY.match(lines[-1]), lines[-1]
-    assert any(line.startswith("check: same rows: 14,400 rows, 50 locations") for line in lines)
+    assert any(
+        line.startswith("check: same rows (ours = gridstatus = generated): 14,400 rows, 50 ")
+        for line in lines
+    )
     assert list(tmp_path.iterdir()), "generated pages are cached in --data-dir"

@@ -195,4 +195,17 @@ class FakeConstraints(FakeDataset):
         )
 
 
-FAKES: tuple[type[Dataset], ...] = (FakePrices, FakeRtPrices, FakeKeyed, FakeConstraints)
+class FakeNoTable(FakePrices):
+    """Rows of a shape the store has no table for yet (like ercot.np3-911-er)."""
+
+    name = "test.no_table"
+    target = None  # type: ignore[assignment]
+
+
+FAKES: tuple[type[Dataset], ...] = (
+    FakePrices,
+    FakeRtPrices,
+    FakeKeyed,
+    FakeConstraints,
+    FakeNoTable,
+)

@@ -10,6 +10,7 @@ import pytest
 from carbon254.core import Iso, market_day
 from carbon254.ingest.jobs import (
     JOBS,
+    Job,
     JobFailed,
     UnknownJob,
     all_jobs,
@@ -233,3 +234,15 @@ def test_ahead_days_fetch_tomorrow(fakes, store: PriceStore, upstream: Upstream)
         (market_day(Iso.PJM, tomorrow)[0], "succeeded"),
     ]
     assert not results[1].complete  # refetched once after the day settles
+
+
+def test_a_dataset_with_no_store_table_is_refused_clearly(
+    fakes, store: PriceStore, upstream: Upstream
+) -> None:
+    job = Job("test_no_table", Iso.PJM, ("test.no_table",), every=timedelta(hours=1),
+              lookback_days=1, description="rows with nowhere to go")  # fmt: skip
+    upstream.put("test.no_table", DAY, day_payload(Iso.PJM, DAY))
+    [result] = run_job(job, start=DAY, end=DAY, store=store, http=upstream.fetcher())
+    assert result.status == "failed" and result.run_id is None
+    assert result.error == "dataset test.no_table has no store table for its rows yet (target None)"
+    assert upstream.requests == [] and store.job_runs().num_rows == 0

@@ -20,7 +20,15 @@ from carbon254.ingest.quality import (
 from carbon254.ingest.runner import ingest_windows
 from carbon254.store import PriceStore
 
-from .fakes import NODES, FakeConstraints, FakePrices, FakeRtPrices, Upstream, day_payload
+from .fakes import (
+    NODES,
+    FakeConstraints,
+    FakeNoTable,
+    FakePrices,
+    FakeRtPrices,
+    Upstream,
+    day_payload,
+)
 
 START, END = date(2025, 10, 31), date(2025, 11, 2)  # ends on the fall-back day
 DAYS = [START + timedelta(days=i) for i in range(3)]
@@ -135,8 +143,9 @@ def test_five_minute_fall_back_day_expects_300_intervals(store: PriceStore, upst
 
 
 def test_no_data_passes_unless_asked_for_by_name(store: PriceStore) -> None:
-    report = quality_report(store, [FakePrices(), FakeConstraints()], START, END)
-    assert [d.status for d in report.datasets] == ["no data", "n/a"]
+    datasets = [FakePrices(), FakeConstraints(), FakeNoTable()]
+    report = quality_report(store, datasets, START, END)
+    assert [d.status for d in report.datasets] == ["no data", "n/a", "n/a"]
     assert report.passed
     assert not quality_report(store, [FakePrices()], START, END, required=True).passed
 

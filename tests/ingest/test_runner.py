@@ -242,6 +242,16 @@ def test_an_unexpected_bug_is_recorded_as_failed(store: PriceStore, upstream: Up
     assert result.status == "failed" and result.error == "KeyError: 'oops'"
 
 
+def test_rows_with_no_store_table_fail_without_writing(store: PriceStore, upstream: Upstream):
+    from .fakes import FakeNoTable
+
+    upstream.put("test.no_table", DAY, day_payload(Iso.PJM, DAY))
+    result = ingest(FakeNoTable(), DAY, store, upstream)
+    assert result.status == "failed" and result.attempts == 1
+    assert result.error == "test.no_table: the store has no table for its rows yet"
+    assert stored(store, DAY) == 0
+
+
 def test_constraints_go_to_their_table_with_lineage(store: PriceStore, upstream: Upstream):
     upstream.put("test.constraints", DAY, day_payload(Iso.PJM, DAY))
     result = ingest(FakeConstraints(), DAY, store, upstream)

@@ -30,6 +30,7 @@ from .runner import (
     RunResult,
     complete_mask,
     ingest_windows,
+    store_target,
 )
 
 __all__ = [
@@ -263,11 +264,14 @@ def _unavailable(
 
 
 def check_dataset(name: str) -> tuple[Dataset | None, str | None]:
-    """The dataset, or None and why it cannot run (not registered, credentials missing)."""
+    """The dataset, or None and why it cannot run (not registered, nowhere to store its
+    rows, credentials missing)."""
     try:
         dataset = resolve_dataset(name)
     except KeyError:
         return None, f"dataset {name} is not registered (its connector is not available)"
+    if store_target(dataset) is None:
+        return None, f"dataset {name} has no store table for its rows yet (target {dataset.target})"
     try:
         dataset.auth.values(dataset.name)
     except MissingCredentials as exc:

@@ -261,6 +261,13 @@ def _expected_on(spans: list[tuple[date, date | None]] | None, day: date) -> boo
     return any(eff <= day and (term is None or day < term) for eff, term in spans)
 
 
+def _target(dataset: Dataset) -> Target | None:
+    try:
+        return Target(dataset.target)
+    except ValueError:  # a dataset with no store table yet
+        return None
+
+
 def _series(dataset: Dataset) -> list[tuple[Market, Product]]:
     return [(Market(m), Product(p)) for m, p in dataset.produces if not Product(p).is_period_priced]
 
@@ -277,7 +284,7 @@ def _dataset_quality(
     series = _series(dataset)
     names = [f"{iso.value}.{m.value}.{p.value}" for m, p in series]
     result = DatasetQuality(dataset.name, iso.value, names, status="n/a")
-    if Target(dataset.target) is not Target.PRICES or not series:
+    if _target(dataset) is not Target.PRICES or not series:
         result.note = "not a per-interval price series: completeness does not apply"
         return result, []
     n_days = (end - start).days + 1
@@ -400,7 +407,7 @@ def quality_report(
         quality.gaps, quality.gaps_not_listed = _gaps(store, iso, partial)
         results.append(quality)
     violations = {}
-    for iso in sorted({Iso(d.iso) for d in chosen if Target(d.target) is Target.PRICES}):
+    for iso in sorted({Iso(d.iso) for d in chosen if _target(d) is Target.PRICES}):
         lo, hi = market_day(iso, start)[0], market_day(iso, end)[1]
         violations[iso.value] = store.component_violations(iso, lo, hi, tolerance)
     return QualityReport(start, end, target, results, violations, required=required)

@@ -43,6 +43,7 @@ __all__ = [
     "covered_end",
     "ingest_window",
     "ingest_windows",
+    "store_target",
 ]
 
 log = logging.getLogger("carbon254.ingest")
@@ -132,6 +133,14 @@ def complete_mask(
     return [any(s <= w.start and e >= w.end for s, e in spans) for w in windows]
 
 
+def store_target(dataset: Dataset) -> Target | None:
+    """The store table `dataset` writes to, or None when there is none for it yet."""
+    try:
+        return Target(dataset.target)
+    except ValueError:
+        return None
+
+
 def _source_url(raws: Sequence[RawResponse]) -> str | None:
     if not raws:
         return None
@@ -156,7 +165,9 @@ def _fetch_and_store(
     table = dataset.parse(raws)
     if table.num_rows == 0:
         raise NoData(dataset.name, "the upstream published no rows for the window yet")
-    target = Target(dataset.target)
+    target = store_target(dataset)
+    if target is None:
+        raise SchemaError(f"{dataset.name}: the store has no table for its rows yet")
     raise_on_duplicates(dataset.name, table, batch_key(target))
     table = _VALIDATORS[target](table)
     if target is Target.LOCATIONS:
@@ -175,8 +186,8 @@ def _fetch_and_store(
             store.upsert_locations(validate_locations(locations))
         batch = store.upsert_prices(table, **lineage)
         changed = batch.rows_inserted + batch.rows_revised
-        return _Stored(table.num_rows, changed, batch.batch_id or batch.duplicate_of,
-                       batch.duplicate_of)  # fmt: skip
+        holder = batch.batch_id or batch.duplicate_of  # the batch that holds these rows
+        return _Stored(table.num_rows, changed, holder, batch.duplicate_of)
     upsert = store.upsert_constraints if target is Target.CONSTRAINTS else store.upsert_telemetry
     records = upsert(table, **lineage)
     return _Stored(table.num_rows, records.inserted + records.updated, records.batch_id, None)
@@ -194,10 +205,11 @@ def _permanent(exc: ConnectorError) -> bool:
 
 
 def _message(exc: BaseException) -> str:
+    """Our own errors say what and where; anything else is named by its type."""
     text = str(exc).strip()
-    return text if isinstance(exc, ConnectorError | SchemaError | StoreError) else (
-        f"{type(exc).__name__}: {text}"
-    )  # fmt: skip
+    if isinstance(exc, ConnectorError | SchemaError | StoreError):
+        return text
+    return f"{type(exc).__name__}: {text}"
 
 
 def ingest_window(
@@ -215,8 +227,8 @@ def ingest_window(
 
     Connector failures (network, rate limits, bad payloads) are retried with backoff,
     `retry.attempts` tries in all (default `WINDOW_RETRY`), except HTTP 4xx answers
-    that a retry cannot change (401/403/404…); bad data (`SchemaError`, duplicate keys) and store
-    refusals fail at once; missing credentials fail at once; `NoData` is 'skipped'.
+    that a retry cannot change (401/403/404…). Bad data (`SchemaError`, duplicate keys),
+    store refusals and missing credentials fail at once; `NoData` is 'skipped'.
     Unexpected exceptions are recorded as failed (and logged with their traceback).
     KeyboardInterrupt marks the run failed ('interrupted') and propagates; a process
     killed outright leaves the run 'running' for the next run to abandon.
@@ -231,23 +243,34 @@ def ingest_window(
     end = covered_end(window, started, settle)
     run_id = store.start_job_run(job_name, dataset.name, window.start, end)
 
-    def finish(status: str, attempts: int, stored: _Stored | None = None, error: str | None = None):
+    def finish(
+        status: str, attempts: int, stored: _Stored | None = None, error: str | None = None
+    ) -> RunResult:
+        done = stored or _Stored(0, 0, None, None)
         store.finish_job_run(
             run_id,
             status=status,  # type: ignore[arg-type]
             attempts=attempts,
-            rows=stored.rows if stored else None,
-            batch_id=stored.batch_id if stored else None,
+            rows=done.rows if stored else None,
+            batch_id=done.batch_id,
             error=error,
         )
         return RunResult(
-            job_name, dataset.name, window.start, end, status, attempts,
-            rows=stored.rows if stored else 0, changed=stored.changed if stored else 0,
-            batch_id=stored.batch_id if stored else None,
-            duplicate_of=stored.duplicate_of if stored else None, run_id=run_id,
-            error=error, complete=end == window.end and status == "succeeded",
+            job=job_name,
+            dataset=dataset.name,
+            window_start=window.start,
+            window_end=end,
+            status=status,
+            attempts=attempts,
+            rows=done.rows,
+            changed=done.changed,
+            batch_id=done.batch_id,
+            duplicate_of=done.duplicate_of,
+            run_id=run_id,
+            error=error,
+            complete=status == "succeeded" and end == window.end,
             seconds=time.perf_counter() - began,
-        )  # fmt: skip
+        )
 
     policy = retry or WINDOW_RETRY
     attempt = 0
@@ -267,8 +290,9 @@ def ingest_window(
             if attempt >= policy.attempts or _permanent(exc):
                 return finish("failed", attempt, error=_message(exc))
             wait = policy.delay(attempt, getattr(exc, "retry_after", None), rng=rng)
-            log.info("%s %s: attempt %d failed (%s); retry in %.0fs", dataset.name,
-                     window.start.isoformat(), attempt, exc, wait)  # fmt: skip
+            when = window.start.isoformat()
+            log.info("%s %s: attempt %d failed (%s); retry in %.0fs", dataset.name, when,
+                     attempt, exc, wait)  # fmt: skip
             sleep(wait)
         except (SchemaError, StoreError) as exc:
             return finish("failed", attempt, error=_message(exc))

@@ -214,7 +214,7 @@ def test_serve_starts_the_scheduler_and_stops_it_cleanly(tmp_path: Path) -> None
     for name in ("CARBON254_DATABASE_URL", "PJM_API_KEY", "CARBON254_SCHEDULER"):
         env.pop(name, None)
     server = subprocess.Popen(
-        [*CLI, "serve", "--port", str(port), "--log-level", "warning"],
+        [*CLI, "serve", "--port", str(port), "--log-level", "info"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

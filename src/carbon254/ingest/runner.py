@@ -330,7 +330,8 @@ def ingest_windows(
             dataset, window, store=store, http=http, job=job, now=now, retry=retry, sleep=sleep
         )
         results.append(result)
-        log.info(
+        log.log(
+            logging.WARNING if result.status == "failed" else logging.DEBUG,
             "%s %s..%s: %s, %d rows (%d changed)%s",
             dataset.name,
             window.start.isoformat(),

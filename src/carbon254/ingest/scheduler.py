@@ -351,16 +351,19 @@ def _env_jobs() -> list[Job] | None:
     return [get_job(name.strip()) for name in names.split(",") if name.strip()]
 
 
-def start_embedded(store: PriceStore, *, enabled: bool = True) -> Scheduler | None:
-    """Start the scheduler for `carbon254 serve`, or None when disabled."""
-    if not scheduler_enabled(enabled):
-        log.info("scheduler: disabled")
-        return None
+def start_embedded(
+    store: PriceStore, *, enabled: bool = True, log_level: str = "info"
+) -> Scheduler | None:
+    """Start the scheduler for `carbon254 serve`, or None when disabled. Its log lines
+    go to stderr at `log_level` unless logging is configured already."""
     package = logging.getLogger("carbon254")
     if not package.handlers and not logging.getLogger().handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         package.addHandler(handler)
-        package.setLevel(logging.INFO)
+        package.setLevel(log_level.upper())
+    if not scheduler_enabled(enabled):
+        log.info("scheduler: disabled")
+        return None
     catchup = int(os.environ.get("CARBON254_SCHEDULER_CATCHUP_DAYS", DEFAULT_CATCHUP_DAYS))
     return Scheduler(store, _env_jobs(), catchup_days=catchup).start()

@@ -38,7 +38,7 @@ def serve(
         if scheduler:
             from ..ingest.scheduler import start_embedded
 
-            jobs = start_embedded(store)
+            jobs = start_embedded(store, log_level=log_level)
         app = create_app(store)
         uvicorn.run(app, host=host, port=port, workers=1, log_level=log_level)
     finally:

@@ -285,3 +285,20 @@ def test_declarations():
     assert DATASET.target == "prices"
     assert DATASET.raw_columns[0] == "DeliveryDate"
     assert pc.all(pc.is_valid(DATASET.parse(raws(NAME, "np6905", NORMAL)).column("value")))
+
+
+def test_documents_with_different_headers_or_blank_lines_read_the_same():
+    # one CSV read for documents sharing a header; mixed shapes are read one by one
+    docs = raws(NAME, "np6905", NORMAL)
+    expected = DATASET.parse(docs)
+    mixed = []
+    for n, raw in enumerate(docs):
+        with zipfile.ZipFile(io.BytesIO(raw.content)) as inner:
+            name = inner.namelist()[0]
+            text = inner.read(name).decode()
+        if n % 3 == 0:
+            text = text.replace('"', "")
+        elif n % 3 == 1:
+            text = text.replace("\r\n", "\r\n\r\n", 2)
+        mixed.append(type(raw)(**{**_fields(raw), "content": zip_csv(name, text)}))
+    assert DATASET.parse(mixed).equals(expected)

@@ -29,6 +29,7 @@ from ...core.markets import Iso, LocationType, Market, Product
 from ...core.schema import LOCATION_SCHEMA, UTC_TS, SchemaError, validate_prices
 from ..errors import PayloadError
 from ..http import RawResponse
+from ..payload import read_csv, read_zip_members
 from .timing import last_run_rows
 from .transport import documents_in_order, read_document
 
@@ -91,30 +92,77 @@ def read_rows(
 
     A document's group is its friendly name without `_retry` (plus its posting day with
     `by_posting_day`, for reports whose name carries no time); a raw without names is a
-    group of its own.
+    group of its own. Documents sharing one header are read as one CSV (a day is a few
+    hundred small files, and a CSV read has a fixed cost); anything unusual is read
+    document by document, so errors name the document.
     """
     if not raws:
         raise PayloadError(dataset, "no documents to parse")
+    ordered = documents_in_order(raws)
     strings = [name for name, kind in columns.items() if pa.types.is_string(kind)]
     schema = pa.schema(list(columns.items()))
-    tables, documents, groups = [], [], []
+    joined = _read_joined(dataset, ordered, schema, strings)
+    if joined is None:
+        tables = [_read_one(dataset, raw, schema, strings) for raw in ordered]
+        counts = [table.num_rows for table in tables]
+        table = pa.concat_tables(tables).combine_chunks()
+    else:
+        table, counts = joined
     keys: dict[tuple[str, str], int] = {}
-    for number, raw in enumerate(documents_in_order(raws)):
-        table = read_document(raw, list(columns), strings=strings)
-        try:
-            table = table.select(schema.names).cast(schema)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
-            where = raw.meta.get("friendly_name") or raw.url
-            raise PayloadError(dataset, f"bad values in {where}: {exc}") from None
+    group_ids = []
+    for number, raw in enumerate(ordered):
         friendly = str(raw.meta.get("friendly_name") or "").replace("_retry", "")
         day = str(raw.meta.get("posted_local") or "")[:10] if by_posting_day else ""
         key = (friendly, day) if friendly else (f"#{number}", "")
-        tables.append(table)
-        documents.append(np.full(table.num_rows, number, dtype=np.int64))
-        groups.append(np.full(table.num_rows, keys.setdefault(key, len(keys)), dtype=np.int64))
-    return Rows(
-        pa.concat_tables(tables).combine_chunks(), np.concatenate(documents), np.concatenate(groups)
-    )
+        group_ids.append(keys.setdefault(key, len(keys)))
+    sizes = np.asarray(counts, dtype=np.int64)
+    document = np.repeat(np.arange(len(ordered), dtype=np.int64), sizes)
+    return Rows(table, document, np.repeat(np.asarray(group_ids, dtype=np.int64), sizes))
+
+
+def _read_one(
+    dataset: str, raw: RawResponse, schema: pa.Schema, strings: Sequence[str]
+) -> pa.Table:
+    table = read_document(raw, schema.names, strings=strings)
+    try:
+        return table.select(schema.names).cast(schema)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+        where = raw.meta.get("friendly_name") or raw.url
+        raise PayloadError(dataset, f"bad values in {where}: {exc}") from None
+
+
+def _read_joined(
+    dataset: str, raws: Sequence[RawResponse], schema: pa.Schema, strings: Sequence[str]
+) -> tuple[pa.Table, list[int]] | None:
+    """All documents as one CSV read, or None when they differ in header, hold blank
+    lines or fail in any way (the caller then reads them one by one)."""
+    header: bytes | None = None
+    parts: list[bytes] = []
+    counts: list[int] = []
+    try:
+        for raw in raws:
+            rows = 0
+            for _, content in read_zip_members(raw, suffix=".csv"):
+                head, _, body = content.partition(b"\n")
+                head = head.rstrip(b"\r")
+                if header is None:
+                    header = head
+                elif head != header:
+                    return None
+                if body and not body.endswith(b"\n"):
+                    body += b"\n"
+                rows += body.count(b"\n")
+                parts.append(body)
+            counts.append(rows)
+        if header is None:
+            return None
+        table = read_csv(dataset, header + b"\n" + b"".join(parts), schema.names, strings=strings)
+        table = table.select(schema.names).cast(schema)
+    except (PayloadError, pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+    if table.num_rows != sum(counts):  # blank lines: count per document instead
+        return None
+    return table.combine_chunks(), counts
 
 
 def location_names(names: pa.Array, types: pa.Array | None = None) -> pa.Array:
@@ -123,6 +171,8 @@ def location_names(names: pa.Array, types: pa.Array | None = None) -> pa.Array:
     if types is None:
         return names
     weighted = pc.is_in(pc.utf8_upper(_text(types)), pa.array(sorted(ENERGY_WEIGHTED_TYPES)))
+    if not pc.any(weighted).as_py():
+        return names
     return pc.if_else(weighted, pc.binary_join_element_wise(names, "_EW", ""), names)
 
 

@@ -64,10 +64,13 @@ def _starts(dataset: str, table: pa.Table) -> pa.Array:
     days = parse_dates(dataset, table.column("DeliveryDate"), "DeliveryDate")
     repeated = repeated_flags(dataset, table.column("DSTFlag"), column="DSTFlag")
     # Place each distinct (day, hour, flag) once; intervals are whole quarters after it.
-    keys = np.stack([days.astype(np.int64), hour, repeated.astype(np.int64)], axis=1)
-    unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+    key = (days.astype(np.int64) * 32 + hour) * 2 + repeated
+    unique, inverse = np.unique(key, return_inverse=True)
     hours = hour_ending_starts(
-        dataset, unique[:, 0].astype("datetime64[D]"), unique[:, 1], unique[:, 2].astype(bool)
+        dataset,
+        (unique // 64).astype("datetime64[D]"),
+        unique // 2 % 32,
+        (unique % 2).astype(bool),
     )
     micros = hours.cast(pa.int64()).to_numpy(zero_copy_only=False)[inverse.reshape(-1)]
     return pa.array(micros + (interval - 1) * _QUARTER_US, pa.int64()).cast(UTC_TS)

@@ -5,8 +5,9 @@ Which path a window takes: MIS document lists (no auth) for recent windows, the 
 API archive (token + key) when `Window.archived`, i.e. when the window ended more than
 the dataset's `Chunking.archive_after` ago (MIS keeps only days). Both paths list
 `ErcotDocument`s, choose those of the window by the time in their names (never MIS
-`PublishDate`), keep one per re-published group (a `_retry` or later posting wins) and
-download each zip as a `RawResponse` whose `meta` carries the document's names and times.
+`PublishDate`), let a `_retry` document replace its original, and download each zip as
+a `RawResponse` whose `meta` carries the document's names and times (parsers order
+documents by posting time with `documents_in_order`, so later postings win).
 """
 
 from __future__ import annotations

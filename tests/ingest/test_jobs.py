@@ -246,3 +246,21 @@ def test_a_dataset_with_no_store_table_is_refused_clearly(
     assert result.status == "failed" and result.run_id is None
     assert result.error == "dataset test.no_table has no store table for its rows yet (target None)"
     assert upstream.requests == [] and store.job_runs().num_rows == 0
+
+
+def test_period_datasets_are_not_caught_up(fakes, store: PriceStore, upstream: Upstream) -> None:
+    """A directory answers whole whatever the window: only the hot window is fetched."""
+    from carbon254.connectors.dataset import TimeRule
+
+    from .fakes import FakePrices
+
+    class Directory(FakePrices):
+        name = "test.directory"
+        time_rule = TimeRule.PERIOD
+
+    fakes["test.directory"] = Directory()
+    job = Job("test_directory", Iso.PJM, ("test.directory",), every=timedelta(days=1),
+              lookback_days=1, description="a directory")  # fmt: skip
+    now = datetime(2025, 10, 15, 9, 0, tzinfo=UTC)
+    run_job(job, store=store, http=upstream.fetcher(), now=now, catchup_days=5)
+    assert upstream.requests == ["test.directory 2025-10-15"]

@@ -19,7 +19,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from ..connectors.dataset import Dataset, Window
+from ..connectors.dataset import Dataset, TimeRule, Window
 from ..connectors.errors import MissingCredentials
 from ..connectors.http import HttpFetcher, RetryPolicy
 from ..core import Iso, market_day
@@ -306,8 +306,8 @@ def tick_windows(
     `catchup_days` before them that have no complete run."""
     first, last = default_days(job, now)
     hot = dataset.windows(first, last, now=now)
-    if catchup_days <= 0:
-        return hot
+    if catchup_days <= 0 or dataset.time_rule == TimeRule.PERIOD:
+        return hot  # a directory or a capacity table answers whole, whatever the window
     older = dataset.windows(first - timedelta(days=catchup_days), first - DAY, now=now)
     older = [w for w in older if w.end + job.settle <= now and w.end <= hot[0].start]
     done = complete_mask(store, job.name, dataset.name, older)

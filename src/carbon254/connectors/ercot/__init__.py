@@ -7,10 +7,10 @@ The AS/ORDC modules are imported only when present (they are written separately)
 from importlib import import_module
 from importlib.util import find_spec
 
-from . import transport
+from . import sced_lmp, spp_da, spp_rt, transport
 
-__all__ = ["transport"]
+__all__ = ["sced_lmp", "spp_da", "spp_rt", "transport"]
 
-for _name in ("spp_rt", "spp_da", "sced_lmp", "ordc", "ancillary", "sced_disclosure"):
+for _name in ("ordc", "ancillary", "sced_disclosure"):
     if find_spec(f"{__name__}.{_name}") is not None:
         import_module(f"{__name__}.{_name}")

@@ -149,6 +149,7 @@ def parse_lmps(dataset: str, suffix: str, market: Market, raws: Sequence[RawResp
         raw_lmp_schema(s),
         required,
         csv_format={"datetime_beginning_utc": CSV_TIME},
+        columns=[*required, f"system_energy_price_{s}", "version_nbr"],
     )
     if raw.num_rows == 0:
         return validate_prices(_empty())

@@ -49,3 +49,27 @@ def test_hash_ignores_dictionary_encoding_but_not_values() -> None:
     encoded = plain.set_column(0, "instrument", plain["instrument"].dictionary_encode())
     changed = pa.table({"instrument": ["PJM.DA.LMP.1"], "value": [1.5]})
     assert digest(plain) == digest(encoded) != digest(changed)
+
+
+def test_hash_of_validated_dictionary_encoded_prices() -> None:
+    """Validation keeps `instrument` NOT NULL; the hash stream must keep it too."""
+    from datetime import UTC, datetime, timedelta
+
+    from carbon254.core import validate_prices
+
+    t0 = datetime(2024, 7, 10, 4, tzinfo=UTC)
+    plain = pa.table(
+        {
+            "instrument": ["PJM.DA.LMP.1", "PJM.DA.LMP.2"],
+            "interval_start": [t0, t0],
+            "interval_end": [t0 + timedelta(hours=1)] * 2,
+            "value": [1.0, 2.0],
+        }
+    )
+    encoded = plain.set_column(0, "instrument", plain["instrument"].dictionary_encode())
+    digests = []
+    for table in (validate_prices(plain), validate_prices(encoded)):
+        hasher = ContentHasher()
+        hasher.add(table)
+        digests.append(hasher.hexdigest())
+    assert digests[0] == digests[1]

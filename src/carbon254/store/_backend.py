@@ -73,6 +73,12 @@ class SqlBackend(PriceStore):
     def _drop_relation(self, name: str) -> None: ...
 
     @abstractmethod
+    def _autocommit(self, sql: str) -> list[tuple]:
+        """Run one statement in a transaction of its own, outside any batch, and return
+        its rows (use RETURNING). For job-run bookkeeping: it must commit at once, and
+        must not wait behind (or be rolled back with) a long price batch."""
+
+    @abstractmethod
     def _insert_new_prices(self, stage: pa.Table, batch_id: int) -> None:
         """Append staged rows that are known not to exist yet (the fast path)."""
 
@@ -125,12 +131,12 @@ class SqlBackend(PriceStore):
         )
         return set(table.column("version").to_pylist())
 
-    def migrate(self) -> list[int]:
+    def migrate(self, target: int | None = None) -> list[int]:
         with self._writing():
             applied = self._applied_versions()
             done = []
             for version, name, script in self._migrations():
-                if version in applied:
+                if version in applied or (target is not None and version > target):
                     continue
                 self._begin()
                 try:

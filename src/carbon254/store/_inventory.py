@@ -16,8 +16,13 @@ from ..core.schema import (
     UTC_TS,
 )
 from ._backend import SqlBackend
-from ._sql import as_utc
+from ._sql import as_utc, quote
 from .base import InstrumentsArg, StoreStatus
+
+_COUNTED = (
+    "instruments", "locations", "prices", "price_revisions", "ingest_batches",
+    "binding_constraints", "resource_telemetry", "job_runs",
+)  # fmt: skip
 
 
 class SqlInventory(SqlBackend):
@@ -87,22 +92,29 @@ class SqlInventory(SqlBackend):
         )
         return self._fetch(sql, LOCATION_SCHEMA)
 
-    def batches(self, *, limit: int = 100) -> pa.Table:
+    def batches(
+        self, *, limit: int = 100, source: str | None = None, since: datetime | None = None
+    ) -> pa.Table:
+        where = ["TRUE"]
+        if source is not None:
+            where.append(f"source = {quote(source, 'source')}")
+        if since is not None:
+            where.append(f"started_at >= {self._literal(as_utc(since, 'since'))}")
         ts = self._ts_out
         sql = (
             "SELECT batch_id, source, "
             f"{ts('fetched_at')} AS fetched_at, content_sha256, rows_received, rows_inserted, "
             "rows_revised, rows_unchanged, instruments_created, status, error, "
             f"{ts('started_at')} AS started_at, {ts('finished_at')} AS finished_at, "
-            f"{ts('committed_at')} AS committed_at "
-            f"FROM ingest_batches ORDER BY batch_id DESC LIMIT {int(limit)}"
+            f"{ts('committed_at')} AS committed_at, source_url FROM ingest_batches "
+            f"WHERE {' AND '.join(where)} ORDER BY batch_id DESC LIMIT {int(limit)}"
         )
         return self._fetch(sql, BATCH_SCHEMA)
 
     def status(self) -> StoreStatus:
         counts = {
             table: int(self._scalar(f"SELECT count(*) FROM {table}"))  # type: ignore[arg-type]
-            for table in ("instruments", "locations", "prices", "price_revisions", "ingest_batches")
+            for table in _COUNTED
         }
         bounds = self._fetch(
             f"SELECT {self._ts_out('min(first_interval)')} AS lo, "

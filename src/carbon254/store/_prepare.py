@@ -160,14 +160,22 @@ class ContentHasher:
 
 def _plain(table: pa.Table) -> pa.Table:
     """Decode dictionaries so that identical content hashes identically however encoded."""
-    column = table.column("instrument")
-    if pa.types.is_dictionary(column.type):
-        table = table.set_column(0, "instrument", column.cast(pa.string()))
+    if "instrument" not in table.column_names:  # records: conformed, never dictionaries
+        return table
+    index = table.schema.get_field_index("instrument")
+    field = table.schema.field(index)
+    if pa.types.is_dictionary(field.type):
+        # keep the field's nullability: the stream's schema (`_hash_schema`) must match
+        plain = field.with_type(pa.string())
+        table = table.set_column(index, plain, table.column(index).cast(pa.string()))
     return table
 
 
 def _hash_schema(schema: pa.Schema) -> pa.Schema:
-    field = schema.field("instrument")
+    if "instrument" not in schema.names:
+        return schema
+    index = schema.get_field_index("instrument")
+    field = schema.field(index)
     if pa.types.is_dictionary(field.type):
-        schema = schema.set(0, field.with_type(pa.string()))
+        schema = schema.set(index, field.with_type(pa.string()))
     return schema

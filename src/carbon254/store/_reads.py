@@ -12,16 +12,13 @@ from ..core import Iso
 from ..core.schema import PRICE_SCHEMA, RESAMPLE_SCHEMA, UTC_TS
 from ._backend import SqlBackend
 from ._clock import local_bucket_bounds, local_time_sql, peak_sql
-from ._sql import AGGREGATES, FREQS, PRICE_COLUMNS, as_utc, now_utc
+from ._sql import AGGREGATES, FREQS, PRICE_COLUMNS, as_utc, now_utc, utc_range
 from .base import Freq, How, InstrumentsArg, InvalidArgument, Peak, ResultTooLarge
 
 
 class SqlReads(SqlBackend):
     def _range(self, start: datetime, end: datetime) -> tuple[datetime, datetime]:
-        start, end = as_utc(start, "start"), as_utc(end, "end")
-        if start >= end:
-            raise InvalidArgument(f"start {start.isoformat()} must be before end {end.isoformat()}")
-        return start, end
+        return utc_range(start, end)
 
     def _horizon(self, as_of: datetime) -> int:
         """The last batch committed at or before `as_of`: "as of T" is batch_id <= N."""

@@ -1,15 +1,11 @@
 """Price writes: one batch in one transaction, merged chunk by chunk.
 
-Batch ids are allocated once the writer holds the lock, so they follow commit order, and
-the batch row is stamped `committed_at` (never earlier than the previous batch's) as the
-last write before COMMIT. That is what makes `as_of` exact: "as of T" is the set of
-batches committed by T, which is simply `batch_id <= N`.
+Lineage (batch ids in commit order, `committed_at`, failed batches) lives in `_lineage`;
+here is what a price batch does to `prices` and `price_revisions`.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -17,30 +13,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..core import InstrumentId
-from ._backend import SqlBackend
+from ._lineage import Batch, SqlLineage, check_lineage
 from ._prepare import Chunk, ContentHasher, iter_tables, prepare_chunk, stage_table
-from ._sql import CHANGED, P_PRICE_COLUMNS, as_utc, now_utc
+from ._sql import CHANGED, P_PRICE_COLUMNS
 from .base import BatchResult, DuplicateRowError, PriceData
 
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 _DAY_US = 86_400_000_000
 _EPOCH = date(1970, 1, 1)
 
 
-@dataclass(slots=True)
-class _Batch:
-    """The running state of one upsert."""
-
-    batch_id: int
-    source: str
-    fetched_at: datetime | None
-    started_at: datetime
-    counts: np.ndarray  # received, inserted, revised, unchanged
-    created: dict[str, int]  # instruments this batch created (uncommitted until COMMIT)
-    seen: dict[str, int]  # instruments committed by others, found during this batch
-
-
-class SqlWrites(SqlBackend):
+class SqlWrites(SqlLineage):
     def upsert_prices(
         self,
         data: PriceData,
@@ -48,20 +30,14 @@ class SqlWrites(SqlBackend):
         source: str,
         fetched_at: datetime | None = None,
         content_sha256: str | None = None,
+        source_url: str | None = None,
     ) -> BatchResult:
-        if not source:
-            raise ValueError("source is required: say where the batch came from")
-        fetched = as_utc(fetched_at, "fetched_at") if fetched_at else None
-        if content_sha256 is not None and not _SHA256.fullmatch(content_sha256):
-            raise ValueError("content_sha256 must be 64 lowercase hex digits")
+        lineage = check_lineage(source, fetched_at, content_sha256, source_url)
         with self._writing():
             self._begin()
-            batch: _Batch | None = None
+            batch: Batch | None = None
             try:
-                batch = _Batch(
-                    self._next_batch_id(), source, fetched, now_utc(),
-                    np.zeros(4, dtype=np.int64), {}, {},
-                )  # fmt: skip
+                batch = self._open_batch(lineage)
                 hasher = None if content_sha256 else ContentHasher()
                 for table in iter_tables(data):
                     chunk = prepare_chunk(table)
@@ -83,7 +59,7 @@ class SqlWrites(SqlBackend):
             except BaseException as exc:
                 self._rollback()
                 if batch is not None:
-                    self._record_failure(batch, content_sha256, exc)
+                    self._record_failure(batch, exc)
                 raise
             # Only now, committed, may the instruments enter the cache.
             for name, key in (batch.seen | batch.created).items():
@@ -94,7 +70,7 @@ class SqlWrites(SqlBackend):
                 len(batch.created), status,
             )  # fmt: skip
 
-    def _merge_chunk(self, chunk: Chunk, batch: _Batch) -> np.ndarray:
+    def _merge_chunk(self, chunk: Chunk, batch: Batch) -> np.ndarray:
         if chunk.num_rows == 0:
             return np.zeros(4, dtype=np.int64)
         keys = self._resolve_keys(chunk.names, batch)
@@ -173,7 +149,7 @@ class SqlWrites(SqlBackend):
         )
         self._drop_relation("_bounds")
 
-    def _resolve_keys(self, names: list[str], batch: _Batch) -> np.ndarray:
+    def _resolve_keys(self, names: list[str], batch: Batch) -> np.ndarray:
         """Store keys for `names`, creating unknown instruments inside the batch."""
         known = self._keys | batch.seen | batch.created
         missing = [name for name in names if name not in known]
@@ -189,57 +165,3 @@ class SqlWrites(SqlBackend):
                 batch.created.update(self._create_instruments(fresh))
             known = self._keys | batch.seen | batch.created
         return np.array([known[name] for name in names], dtype=np.int32)
-
-    def _committed_batch_with(self, sha: str) -> int | None:
-        value = self._scalar(
-            "SELECT max(batch_id) FROM ingest_batches "
-            f"WHERE content_sha256 = '{sha}' AND status IN ('committed', 'unchanged')"
-        )
-        return None if value is None else int(value)  # type: ignore[arg-type]
-
-    def _record_batch(self, batch: _Batch, sha: str | None, status: str, error: str | None) -> None:
-        finished = now_utc()
-        committed = None
-        if status != "failed":
-            # Never earlier than the previous commit, whatever the wall clock did.
-            last = self._scalar("SELECT max(committed_at) FROM ingest_batches")
-            if isinstance(last, datetime):
-                last = last.replace(tzinfo=UTC) if last.tzinfo is None else last
-                committed = max(finished, last + timedelta(microseconds=1))
-            else:
-                committed = finished
-        ts = self.stage_timestamp
-        row = pa.table(
-            {
-                "batch_id": pa.array([batch.batch_id], pa.int64()),
-                "source": [batch.source],
-                "fetched_at": pa.array([batch.fetched_at], ts),
-                "content_sha256": pa.array([sha], pa.string()),
-                "rows_received": [int(batch.counts[0])],
-                "rows_inserted": [int(batch.counts[1])],
-                "rows_revised": [int(batch.counts[2])],
-                "rows_unchanged": [int(batch.counts[3])],
-                "instruments_created": pa.array([len(batch.created)], pa.int32()),
-                "status": [status],
-                "error": pa.array([error], pa.string()),
-                "started_at": pa.array([batch.started_at], ts),
-                "finished_at": pa.array([finished], ts),
-                "committed_at": pa.array([committed], ts),
-            }
-        )
-        self._put_relation("_batch", row)
-        self._execute("INSERT INTO ingest_batches SELECT * FROM _batch")
-        self._drop_relation("_batch")
-
-    def _record_failure(self, batch: _Batch, sha: str | None, exc: BaseException) -> None:
-        """Keep a lineage row saying the batch failed and why; its data is gone."""
-        failed = _Batch(
-            batch.batch_id, batch.source, batch.fetched_at, batch.started_at,
-            np.array([batch.counts[0], 0, 0, 0], dtype=np.int64), {}, {},
-        )  # fmt: skip
-        try:
-            self._begin()
-            self._record_batch(failed, sha, "failed", f"{type(exc).__name__}: {exc}"[:2000])
-            self._commit()
-        except Exception:
-            self._rollback()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 import pyarrow as pa
@@ -24,10 +24,12 @@ __all__ = [
     "Freq",
     "How",
     "InvalidArgument",
+    "JobStatus",
     "LocationResult",
     "Peak",
     "PriceData",
     "PriceStore",
+    "RecordResult",
     "ResultTooLarge",
     "StoreError",
     "StoreStatus",
@@ -37,6 +39,7 @@ __all__ = [
 Freq = Literal["15min", "hourly", "daily", "monthly"]
 How = Literal["mean", "min", "max"]
 Peak = Literal["on", "off"]
+JobStatus = Literal["running", "succeeded", "failed", "skipped"]
 PriceData = pa.Table | pa.RecordBatchReader | Iterable[pa.RecordBatch | pa.Table]
 InstrumentsArg = Sequence[str | InstrumentId] | None
 
@@ -100,6 +103,24 @@ class LocationResult:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordResult:
+    """What one upsert of keyed records (constraints, telemetry) did.
+
+    `batch_id` is the lineage batch (`batches()`); None when nothing changed and the same
+    content was already stored, in which case nothing at all was written.
+    """
+
+    inserted: int
+    updated: int
+    unchanged: int
+    batch_id: int | None = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.inserted or self.updated)
+
+
+@dataclass(frozen=True, slots=True)
 class StoreStatus:
     backend: str
     location: str
@@ -117,8 +138,9 @@ class PriceStore(ABC):
 
     # -- lifecycle -------------------------------------------------------------------
     @abstractmethod
-    def migrate(self) -> list[int]:
-        """Apply pending schema migrations; return the versions applied now."""
+    def migrate(self, target: int | None = None) -> list[int]:
+        """Apply pending schema migrations (up to `target`, default all); return the
+        versions applied now. A target is for upgrade tests and staged rollouts."""
 
     @abstractmethod
     def schema_version(self) -> int:
@@ -154,6 +176,7 @@ class PriceStore(ABC):
         source: str,
         fetched_at: datetime | None = None,
         content_sha256: str | None = None,
+        source_url: str | None = None,
     ) -> BatchResult:
         """Write one batch of canonical prices (`PRICE_SCHEMA`) in one transaction.
 
@@ -162,6 +185,7 @@ class PriceStore(ABC):
         exception anywhere (in validation, in the store, or raised by the stream itself)
         leaves nothing of the batch behind. Re-ingesting content already stored (same
         sha256, nothing changed) writes nothing at all and returns `duplicate_of`.
+        `source_url` (the URL or file the bytes came from) is kept in the batch lineage.
         """
 
     @abstractmethod
@@ -229,6 +253,144 @@ class PriceStore(ABC):
         """Location directory (`LOCATION_SCHEMA`); with `on`, only versions in effect then."""
 
     @abstractmethod
-    def batches(self, *, limit: int = 100) -> pa.Table:
-        """Ingest batches, newest first: id, source, fetched_at, content_sha256, counts,
-        status, error, started_at, finished_at, committed_at."""
+    def batches(
+        self, *, limit: int = 100, source: str | None = None, since: datetime | None = None
+    ) -> pa.Table:
+        """Ingest batches (`BATCH_SCHEMA`), newest first: id, source, fetched_at,
+        content_sha256, counts, status, error, started_at, finished_at, committed_at,
+        source_url. `source` keeps one source's batches; `since` those started at or
+        after it."""
+
+    # -- ISO records beside prices (binding constraints, resource telemetry) ------------
+    @abstractmethod
+    def upsert_constraints(
+        self,
+        table: pa.Table,
+        *,
+        source: str,
+        fetched_at: datetime | None = None,
+        content_sha256: str | None = None,
+        source_url: str | None = None,
+    ) -> RecordResult:
+        """Write binding constraints (`CONSTRAINT_SCHEMA`) as one batch in one transaction,
+        keyed by (dataset, monitored_facility, contingency_facility, interval_start):
+        new keys are inserted, changed rows take the new values (latest wins, no revision
+        history), identical rows are untouched. Invalid input raises `SchemaError` before
+        anything is written."""
+
+    @abstractmethod
+    def read_constraints(
+        self,
+        *,
+        start: datetime,
+        end: datetime,
+        dataset: str | None = None,
+        iso: Iso | str | None = None,
+        monitored_facility: str | None = None,
+    ) -> pa.Table:
+        """Constraints with `start <= interval_start < end` (`CONSTRAINT_SCHEMA`), ordered
+        by interval_start, monitored_facility, contingency_facility."""
+
+    @abstractmethod
+    def upsert_telemetry(
+        self,
+        table: pa.Table,
+        *,
+        source: str,
+        fetched_at: datetime | None = None,
+        content_sha256: str | None = None,
+        source_url: str | None = None,
+    ) -> RecordResult:
+        """Write resource telemetry (`TELEMETRY_SCHEMA`) keyed by (dataset, resource,
+        interval_start), with the same batch semantics as `upsert_constraints`."""
+
+    @abstractmethod
+    def read_telemetry(
+        self,
+        *,
+        start: datetime,
+        end: datetime,
+        iso: Iso | str | None = None,
+        resources: Sequence[str] | None = None,
+        dataset: str | None = None,
+    ) -> pa.Table:
+        """Telemetry with `start <= interval_start < end` (`TELEMETRY_SCHEMA`), ordered by
+        interval_start, resource, dataset."""
+
+    # -- job runs (scheduled ingestion) ------------------------------------------------
+    @abstractmethod
+    def start_job_run(
+        self, job: str, dataset: str, window_start: datetime, window_end: datetime
+    ) -> int:
+        """Record that `job` started on [window_start, window_end) and return its run id.
+        Committed at once, outside any batch, so a run whose process dies stays visible
+        as 'running' (see `abandon_running_jobs`)."""
+
+    @abstractmethod
+    def finish_job_run(
+        self,
+        run_id: int,
+        *,
+        status: JobStatus,
+        attempts: int,
+        rows: int | None = None,
+        batch_id: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Close a run as 'succeeded', 'failed' or 'skipped' with what it did."""
+
+    @abstractmethod
+    def job_runs(
+        self,
+        *,
+        job: str | None = None,
+        status: JobStatus | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+    ) -> pa.Table:
+        """Job runs (`JOB_RUN_SCHEMA`), newest first; `since` keeps runs started at or
+        after it."""
+
+    @abstractmethod
+    def succeeded_windows(
+        self, job: str, start: datetime, end: datetime, *, dataset: str | None = None
+    ) -> list[tuple[datetime, datetime]]:
+        """Distinct windows of `job`'s succeeded runs overlapping [start, end), ordered by
+        start: what a resumed backfill can skip."""
+
+    @abstractmethod
+    def abandon_running_jobs(
+        self, job: str | None = None, older_than: timedelta | None = None
+    ) -> int:
+        """Mark runs still 'running' (of `job`, started more than `older_than` ago) as
+        failed with error "abandoned (process ended mid-run)"; return how many. For a
+        scheduler starting up after a crash: those runs' processes are gone."""
+
+    # -- data quality ------------------------------------------------------------------
+    @abstractmethod
+    def daily_counts(
+        self,
+        iso: Iso | str,
+        market: Market | str,
+        product: Product | str,
+        start_day: date,
+        end_day: date,
+    ) -> pa.Table:
+        """Stored (current) price rows per instrument per local market day, days
+        [start_day, end_day] inclusive in the ISO's clock: columns instrument, day
+        (date32), rows (int64). Every instrument of iso/market/product with a row in the
+        range gets every day, 0 where it has none, so a missing day is a row, not a
+        silence. A PJM hourly fall-back day counts 25."""
+
+    @abstractmethod
+    def component_violations(
+        self, iso: Iso | str, start: datetime, end: datetime, tolerance: float = 0.01
+    ) -> int:
+        """Stored LMP rows in [start, end) whose value differs from energy + congestion +
+        loss (+ ghg) by more than `tolerance` (plus float slack, as validation allows)."""
+
+    @abstractmethod
+    def last_interval(
+        self, iso: Iso | str, market: Market | str, product: Product | str
+    ) -> datetime | None:
+        """The latest interval_start stored for iso/market/product (ingest lag), or None."""

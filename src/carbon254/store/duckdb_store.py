@@ -87,6 +87,11 @@ class DuckDBStore(SqlStore):
         rows = self._reader().execute(sql).fetchall()
         return rows[0][0] if rows else None
 
+    def _autocommit(self, sql: str) -> list[tuple]:
+        # This thread's cursor is outside the batch transaction (held by `_con`); DuckDB
+        # commits each statement of it on its own, concurrently with that transaction.
+        return self._reader().execute(sql).fetchall()
+
     def _fetch(self, sql: str, schema: pa.Schema) -> pa.Table:
         table = self._reader().sql(sql).to_arrow_table()
         columns = [table.column(i).cast(field.type) for i, field in enumerate(schema)]

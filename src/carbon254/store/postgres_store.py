@@ -104,6 +104,12 @@ class PostgresStore(SqlStore):
         row = self._reader().execute(sql).fetchone()  # type: ignore[arg-type]
         return None if row is None else row[0]
 
+    def _autocommit(self, sql: str) -> list[tuple]:
+        # This thread's reader connection runs in autocommit, outside the writer's
+        # transaction and its advisory lock.
+        cursor = self._reader().execute(sql)  # type: ignore[arg-type]
+        return cursor.fetchall() if cursor.description else []
+
     def _fetch(self, sql: str, schema: pa.Schema) -> pa.Table:
         sink = io.BytesIO()
         with self._reader().cursor().copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:  # type: ignore[arg-type]
@@ -216,8 +222,8 @@ class PostgresStore(SqlStore):
         ).fetchall()
         return {r[0] for r in rows}
 
-    def migrate(self) -> list[int]:
-        done = super().migrate()
+    def migrate(self, target: int | None = None) -> list[int]:
+        done = super().migrate(target)
         self._partitions = self._existing_partitions()
         return done
 

@@ -10,7 +10,8 @@ Three feeds, one price each per (interval, location, service), no LMP components
 - `pjm.reserve_market_results`: real-time reserve market results by `locale`
   (PJM_RTO, MAD) and `service` (SR, PR, 30MIN, REG), value `mcp`. The feed is 5-minute
   from 2022-09-01 (EPT) and hourly from 2013-06-14 to 2022-08-31, so the market (RT5 or
-  RTH) is chosen by the interval's date.
+  RTH) is chosen by the interval's date. Its five-minute REG rows are dropped: that
+  series belongs to `pjm.reg_prices`.
 - `pjm.da_reserve_market_results`: the day-ahead hourly reserve results, value `mcp`.
 
 Every time comes from `datetime_beginning_utc` (never the ambiguous EPT column), so a
@@ -142,7 +143,18 @@ class _ReserveResults(DataMinerFeed):
             market.indices.to_numpy(zero_copy_only=False)
         ]
         _check_ends(self.name, raw, start, length)
-        return _prices(self.name, instrument, start, length, raw.column("mcp"))
+        value = raw.column("mcp").combine_chunks()
+        # `pjm.reg_prices` owns PJM.RT5.REG.*: two feeds writing one series would turn any
+        # difference between them into an endless churn of revisions.
+        owned = pc.and_(
+            pc.equal(market.cast(pa.string()), Market.RT5.value),
+            pc.equal(service, Product.REG.value),
+        )
+        if pc.any(owned).as_py():
+            keep = pc.invert(owned)
+            instrument, start, value = (pc.filter(a, keep) for a in (instrument, start, value))
+            length = length[keep.to_numpy(zero_copy_only=False)]
+        return _prices(self.name, instrument, start, length, value)
 
 
 _RT_NUMBERS = (
@@ -187,7 +199,13 @@ class ReserveMarketResults(_ReserveResults):
     raw_columns = tuple(raw_schema.names)
     # 5-minute windows until the hourly history is older than the 5-minute archive.
     chunking = chunking(ARCHIVE_FIVE_MIN, max_days=7)
-    produces = tuple((m, p) for m in (Market.RT5, Market.RTH) for p in _RESERVE_PRODUCTS)
+    # Five-minute regulation comes from `pjm.reg_prices`; hourly history only from here.
+    produces = tuple(
+        (m, p)
+        for m in (Market.RT5, Market.RTH)
+        for p in _RESERVE_PRODUCTS
+        if (m, p) != (Market.RT5, Product.REG)
+    )
 
     def windows(self, start: date, end: date, *, now: datetime | None = None) -> list[Window]:
         """As usual, but never one request across the hourly → 5-minute switch."""

@@ -357,3 +357,18 @@ def test_bad_values_are_payload_errors() -> None:
     body = _edited(lambda items: items[2].update(total_lmp_rt="n/a"))
     with pytest.raises(PayloadError, match="total_lmp_rt"):
         dataminer.read_page(_raw(body), schema)
+
+
+def test_only_the_wanted_columns_are_decoded() -> None:
+    schema = raw_lmp_schema("rt")
+    body = _edited(lambda items: _set_name(items, 'ESCAPED "NAME" é'))  # JSON escapes both
+    assert b'ESCAPED \\"NAME\\" \\u00e9' in body
+    wanted = ["datetime_beginning_utc", "pnode_id", "total_lmp_rt"]
+    table = dataminer.read_page(_raw(body), schema, columns=wanted)
+    exact = _exact(body, schema)
+    for name in schema.names:
+        if name in wanted:
+            assert table.column(name).equals(exact.column(name)), name
+        else:
+            assert table.column(name).null_count == table.num_rows, name
+    assert exact.column("pnode_name")[3].as_py() == 'ESCAPED "NAME" é'

@@ -7,7 +7,7 @@ import csv
 import json
 import sys
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import ModuleType
 
@@ -64,3 +64,39 @@ def test_pages_are_in_the_data_miner_format(pages_module: ModuleType, shared_dat
     assert (
         b'"row_is_current":true' in day.pages[0] and b'"congestion_price_rt":0.00' in day.pages[0]
     )
+
+
+def test_requested_fields_are_what_our_connector_asks_for(
+    pages_module: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--fields requested` pages hold what `pjm.rt_fivemin_hrl_lmps` asks for a recent day,
+    in order; for an archived day (the default bench day) it asks for every column."""
+    from carbon254.connectors.http import RawResponse
+    from carbon254.connectors.registry import get_dataset
+
+    monkeypatch.setenv("PJM_API_KEY", "test-key")
+    asked: list[dict[str, object]] = []
+
+    class Http:
+        def get(
+            self, dataset: str, url: str, *, params: dict[str, object], **kw: object
+        ) -> RawResponse:
+            asked.append({"url": url} | params)
+            body = b'{"links":[],"items":[],"searchSpecification":{},"totalRows":0}'
+            now = datetime.now(UTC)
+            return RawResponse(dataset, url, now, body, "application/json", 200, kw["meta"])
+
+    dataset = get_dataset("pjm.rt_fivemin_hrl_lmps")
+    day = date(2025, 9, 16)
+    recent = dataset.windows(day, day, now=datetime(2025, 9, 18, tzinfo=UTC))[0]
+    archived = dataset.windows(day, day, now=datetime(2026, 11, 25, tzinfo=UTC))[0]
+    assert archived.archived and not recent.archived
+    for window in (recent, archived):
+        asked.clear()
+        dataset.fetch(Http(), window)  # type: ignore[arg-type]
+        assert str(asked[0]["url"]).endswith("/rt_fivemin_hrl_lmps")
+        fields = asked[0].get("fields")
+        wanted = pages_module.REQUESTED if window is recent else None
+        assert (fields if fields is None else tuple(str(fields).split(","))) == wanted
+    pages = pages_module.generate(day, nodes=3, fields=pages_module.REQUESTED).pages
+    assert list(json.loads(pages[0])["items"][0]) == list(pages_module.REQUESTED)

@@ -65,3 +65,36 @@ def test_pjm_directory_and_fall_back_day_end_to_end(store: PriceStore, pjm) -> N
 
     lineage = " ".join(str(v) for v in store.batches().to_pylist() + store.job_runs().to_pylist())
     assert KEY not in lineage and KEY not in " ".join(seen)
+
+
+def test_ercot_two_day_as_disclosure_end_to_end(store: PriceStore, monkeypatch, request) -> None:
+    """The recorded 2024-11-03 (25-hour) disclosure, through the archive API, into the
+    market_quantities table: every cleared and self-arranged series, 25 hours each."""
+    shared = request.getfixturevalue("shared_data") / "iso" / "ercot"
+    listing = shared / "api_archive_np3-911-er_listing_posted_2024-11-05.json"
+    document = shared / (
+        "api_archive_np3-911-er_doc1049861718_2_Day_AS_Disclosure_20241105_opday_20241103_dst_end.zip"
+    )
+    for name in ("ERCOT_API_USERNAME", "ERCOT_API_PASSWORD", "ERCOT_API_SUBSCRIPTION_KEY"):
+        monkeypatch.setenv(name, "not-a-real-" + name.lower())
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            return httpx.Response(200, json={"id_token": "token", "expires_in": "3600"})
+        if "download" in request.url.params:
+            return httpx.Response(200, content=document.read_bytes())
+        return httpx.Response(200, content=listing.read_bytes())
+
+    http = HttpFetcher(httpx.Client(transport=httpx.MockTransport(answer)), sleep=lambda s: None)
+    day = date(2024, 11, 3)
+    # Old enough that the window goes to the API archive (MIS keeps a few days only).
+    result = backfill("ercot.np3-911-er", day, day, store=store, http=http)
+    [run] = result.results
+    assert run.status == "succeeded", run.error
+    start, end = market_day(Iso.ERCOT, day)
+    stored = store.read_quantities(start=start, end=end, dataset="ercot.np3-911-er")
+    assert stored.num_rows == run.rows == 25 * 17
+    per_series = stored.group_by("series").aggregate([("value", "count")])
+    assert set(per_series.column("value_count").to_pylist()) == {25}
+    again = ingest_range("ercot.np3-911-er", day, day, store=store, http=http, skip_done=False)
+    assert again.results[0].changed == 0

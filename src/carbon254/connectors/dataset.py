@@ -72,6 +72,7 @@ class Target(StrEnum):
     LOCATIONS = "locations"
     CONSTRAINTS = "constraints"
     TELEMETRY = "telemetry"
+    QUANTITIES = "quantities"  # market quantities that are not prices (cleared AS MW)
 
 
 @dataclass(frozen=True, slots=True)

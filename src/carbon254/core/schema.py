@@ -29,6 +29,8 @@ __all__ = [
     "LATEST_INTERVAL",
     "LOCATION_SCHEMA",
     "PRICE_SCHEMA",
+    "QUANTITY_KEY",
+    "QUANTITY_SCHEMA",
     "RESAMPLE_SCHEMA",
     "TELEMETRY_KEY",
     "TELEMETRY_SCHEMA",
@@ -39,6 +41,7 @@ __all__ = [
     "instrument_codes",
     "validate_constraints",
     "validate_prices",
+    "validate_quantities",
     "validate_telemetry",
 ]
 
@@ -383,6 +386,21 @@ TELEMETRY_SCHEMA = pa.schema(
 )
 TELEMETRY_KEY = ("dataset", "resource", "interval_start")
 
+# Market quantities that are not prices (ERCOT 2-day AS disclosure: cleared and
+# self-arranged MW per service and hour). `series` names the quantity, e.g.
+# "cleared.REGUP"; one row per (dataset, series, interval).
+QUANTITY_SCHEMA = pa.schema(
+    [
+        pa.field("dataset", pa.string(), nullable=False),
+        pa.field("iso", pa.string(), nullable=False),
+        pa.field("series", pa.string(), nullable=False),
+        pa.field("interval_start", UTC_TS, nullable=False),
+        pa.field("interval_end", UTC_TS, nullable=False),
+        pa.field("value", pa.float64()),
+    ]
+)
+QUANTITY_KEY = ("dataset", "series", "interval_start")
+
 # One attempt of a scheduled ingestion job over one window (what the store returns).
 JOB_RUN_SCHEMA = pa.schema(
     [
@@ -441,6 +459,25 @@ def validate_telemetry(table: pa.Table) -> pa.Table:
     _check_record_labels(table, TELEMETRY_KEY, ("dataset", "iso", "resource"))
     _check_finite(table, ("base_point", "telemetered_output", "hsl", "lsl"), TELEMETRY_KEY)
     _check_unique_key(table, TELEMETRY_KEY)
+    return table
+
+
+def validate_quantities(table: pa.Table) -> pa.Table:
+    """Return `table` conformed to `QUANTITY_SCHEMA`, or raise `SchemaError` saying why:
+    known ISO, non-empty names, interval_end after interval_start, finite values, and no
+    duplicate (dataset, series, interval_start)."""
+    required = [f.name for f in QUANTITY_SCHEMA if not f.nullable]
+    table = conform(table, QUANTITY_SCHEMA, required)
+    if table.num_rows == 0:
+        return table
+    _check_record_labels(table, QUANTITY_KEY, ("dataset", "iso", "series"))
+    bad = pc.less_equal(table.column("interval_end"), table.column("interval_start"))
+    if pc.any(bad).as_py():
+        raise SchemaError(
+            f"interval_end must be after interval_start: {_at(table, bad, QUANTITY_KEY)}"
+        )
+    _check_finite(table, ("value",), QUANTITY_KEY)
+    _check_unique_key(table, QUANTITY_KEY)
     return table
 
 

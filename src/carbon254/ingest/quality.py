@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from ..connectors.dataset import Dataset, Target
 from ..core import Iso, Market, Product, SchemaError, market_day
-from ..core.schema import CONSTRAINT_KEY, TELEMETRY_KEY
+from ..core.schema import CONSTRAINT_KEY, QUANTITY_KEY, TELEMETRY_KEY
 from ..store import PriceStore
 
 __all__ = [
@@ -56,6 +56,7 @@ def batch_key(target: Target) -> tuple[str, ...]:
         Target.LOCATIONS: ("iso", "location", "effective_date"),
         Target.CONSTRAINTS: CONSTRAINT_KEY,
         Target.TELEMETRY: TELEMETRY_KEY,
+        Target.QUANTITIES: QUANTITY_KEY,
     }[Target(target)]
 
 

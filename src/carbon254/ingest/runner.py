@@ -26,7 +26,7 @@ from ..connectors.dataset import Dataset, Target, Window
 from ..connectors.errors import ConnectorError, FetchError, MissingCredentials, NoData
 from ..connectors.http import HttpFetcher, RawResponse, RetryPolicy
 from ..core import SchemaError, validate_locations, validate_prices
-from ..core.schema import validate_constraints, validate_telemetry
+from ..core.schema import validate_constraints, validate_quantities, validate_telemetry
 from ..store import PriceStore, StoreError
 from .quality import batch_key, raise_on_duplicates
 
@@ -58,6 +58,7 @@ _VALIDATORS = {
     Target.LOCATIONS: validate_locations,
     Target.CONSTRAINTS: validate_constraints,
     Target.TELEMETRY: validate_telemetry,
+    Target.QUANTITIES: validate_quantities,
 }
 
 
@@ -188,7 +189,11 @@ def _fetch_and_store(
         changed = batch.rows_inserted + batch.rows_revised
         holder = batch.batch_id or batch.duplicate_of  # the batch that holds these rows
         return _Stored(table.num_rows, changed, holder, batch.duplicate_of)
-    upsert = store.upsert_constraints if target is Target.CONSTRAINTS else store.upsert_telemetry
+    upsert = {
+        Target.CONSTRAINTS: store.upsert_constraints,
+        Target.TELEMETRY: store.upsert_telemetry,
+        Target.QUANTITIES: store.upsert_quantities,
+    }[target]
     records = upsert(table, **lineage)
     return _Stored(table.num_rows, records.inserted + records.updated, records.batch_id, None)
 

@@ -21,7 +21,7 @@ from .base import InstrumentsArg, StoreStatus
 
 _COUNTED = (
     "instruments", "locations", "prices", "price_revisions", "ingest_batches",
-    "binding_constraints", "resource_telemetry", "job_runs",
+    "binding_constraints", "resource_telemetry", "market_quantities", "job_runs",
 )  # fmt: skip
 
 

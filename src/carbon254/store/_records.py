@@ -1,4 +1,5 @@
-"""Keyed ISO records beside prices: binding constraints and resource telemetry.
+"""Keyed ISO records beside prices: binding constraints, resource telemetry and market
+quantities.
 
 Unlike prices these keep no revision history: a corrected shadow price or base point
 replaces the stored one ("latest wins"), and each row carries the `batch_id` that wrote
@@ -21,9 +22,12 @@ from ..core import Iso
 from ..core.schema import (
     CONSTRAINT_KEY,
     CONSTRAINT_SCHEMA,
+    QUANTITY_KEY,
+    QUANTITY_SCHEMA,
     TELEMETRY_KEY,
     TELEMETRY_SCHEMA,
     validate_constraints,
+    validate_quantities,
     validate_telemetry,
 )
 from ._lineage import Batch, Lineage, SqlLineage, check_lineage
@@ -61,6 +65,13 @@ TELEMETRY = RecordKind(
     validate_telemetry,
     ("interval_start", "resource", "dataset"),
 )
+QUANTITIES = RecordKind(
+    "market_quantities",
+    QUANTITY_SCHEMA,
+    QUANTITY_KEY,
+    validate_quantities,
+    ("interval_start", "series", "dataset"),
+)
 
 
 class SqlRecords(SqlLineage):
@@ -87,6 +98,41 @@ class SqlRecords(SqlLineage):
     ) -> RecordResult:
         lineage = check_lineage(source, fetched_at, content_sha256, source_url)
         return self._upsert_records(TELEMETRY, table, lineage)
+
+    def upsert_quantities(
+        self,
+        table: pa.Table,
+        *,
+        source: str,
+        fetched_at: datetime | None = None,
+        content_sha256: str | None = None,
+        source_url: str | None = None,
+    ) -> RecordResult:
+        lineage = check_lineage(source, fetched_at, content_sha256, source_url)
+        return self._upsert_records(QUANTITIES, table, lineage)
+
+    def read_quantities(
+        self,
+        *,
+        start: datetime,
+        end: datetime,
+        dataset: str | None = None,
+        iso: Iso | str | None = None,
+        series: Sequence[str] | None = None,
+    ) -> pa.Table:
+        where = []
+        if dataset is not None:
+            where.append(f"dataset = {quote(dataset, 'dataset')}")
+        if iso is not None:
+            where.append(f"iso = '{enum_value(Iso, iso, 'iso').value}'")
+        if series is not None:
+            if isinstance(series, str):
+                raise TypeError("series must be a sequence of names, not one string")
+            if not series:
+                return QUANTITY_SCHEMA.empty_table()
+            names = ", ".join(quote(x, "series") for x in sorted(set(series)))
+            where.append(f"series IN ({names})")
+        return self._read_records(QUANTITIES, start, end, where)
 
     def read_constraints(
         self,

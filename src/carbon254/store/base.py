@@ -317,6 +317,32 @@ class PriceStore(ABC):
         """Telemetry with `start <= interval_start < end` (`TELEMETRY_SCHEMA`), ordered by
         interval_start, resource, dataset."""
 
+    @abstractmethod
+    def upsert_quantities(
+        self,
+        table: pa.Table,
+        *,
+        source: str,
+        fetched_at: datetime | None = None,
+        content_sha256: str | None = None,
+        source_url: str | None = None,
+    ) -> RecordResult:
+        """Write market quantities (`QUANTITY_SCHEMA`) keyed by (dataset, series,
+        interval_start), with the same batch semantics as `upsert_constraints`."""
+
+    @abstractmethod
+    def read_quantities(
+        self,
+        *,
+        start: datetime,
+        end: datetime,
+        dataset: str | None = None,
+        iso: Iso | str | None = None,
+        series: Sequence[str] | None = None,
+    ) -> pa.Table:
+        """Quantities with `start <= interval_start < end` (`QUANTITY_SCHEMA`), ordered by
+        interval_start, series, dataset."""
+
     # -- job runs (scheduled ingestion) ------------------------------------------------
     @abstractmethod
     def start_job_run(

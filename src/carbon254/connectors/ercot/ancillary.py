@@ -11,8 +11,8 @@ NP3-911-ER, one zip per operating day posted two days later, 26 CSVs named
 1..23/24/25 from local midnight with no DST flag ("Hour Ending" 25 on a fall-back day),
 so they are read with the elapsed-hour rule. These are quantities and offer curves, not
 prices: `read_two_day_as` returns one tidy table per kind, and the dataset's `parse`
-returns cleared and self-arranged MW in `QUANTITY_SCHEMA` (the store has no table for it
-yet; see `Np3911TwoDayAs.target`).
+returns cleared and self-arranged MW in `QUANTITY_SCHEMA`, stored in the store's
+`market_quantities` table. The offer curves are parsed but not stored yet.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ...core.markets import Iso, Market, Product
-from ...core.schema import PRICE_SCHEMA, UTC_TS, validate_prices
+from ...core.schema import PRICE_SCHEMA, QUANTITY_SCHEMA, UTC_TS, validate_prices
 from .. import clock
 from ..dataset import (
     Chunking,
@@ -232,18 +232,6 @@ AS_OFFER_SCHEMA = pa.schema(
         pa.field("price", pa.float64(), nullable=False),
     ]
 )
-# Market quantities (MW) by named series and interval, beside prices. `series` is
-# "<kind>.<AS>", e.g. "cleared.REGUP" or "self_arranged.NSPNM".
-QUANTITY_SCHEMA = pa.schema(
-    [
-        pa.field("dataset", pa.string(), nullable=False),
-        pa.field("iso", pa.string(), nullable=False),
-        pa.field("series", pa.string(), nullable=False),
-        pa.field("interval_start", UTC_TS, nullable=False),
-        pa.field("interval_end", UTC_TS, nullable=False),
-        pa.field("value", pa.float64()),
-    ]
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,10 +359,7 @@ class Np3911TwoDayAs(Dataset):
     name = TWO_DAY_NAME
     iso = Iso.ERCOT
     description = "2-day ancillary services disclosure: cleared and self-arranged MW per AS"
-    # The store has no quantities table yet: until the framework has
-    # `Target.QUANTITIES`, this dataset names no target, so no ingest job can route its
-    # rows into a table of another shape.
-    target = getattr(Target, "QUANTITIES", None)  # type: ignore[assignment]
+    target = Target.QUANTITIES
     transport = Transport.DOC_LIST
     auth = API_AUTH
     budget = MIS_BUDGET

@@ -28,7 +28,8 @@ from carbon254.connectors.dataset import (
 from carbon254.connectors.errors import PayloadError
 from carbon254.connectors.http import HttpFetcher, RawResponse, RetryPolicy
 from carbon254.core import PRICE_SCHEMA, Iso, Market, Product, market_day
-from carbon254.core.schema import CONSTRAINT_SCHEMA, UTC_TS
+from carbon254.core.records import CONSTRAINT_SCHEMA
+from carbon254.core.schema import UTC_TS
 
 HOST = "https://upstream.test"
 NODES = ("51288", "51289", "51290")

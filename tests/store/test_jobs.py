@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from carbon254.core.schema import JOB_RUN_SCHEMA
+from carbon254.core.records import JOB_RUN_SCHEMA
 from carbon254.store import InvalidArgument, open_store
 
 from .helpers import prices, utc

@@ -7,7 +7,8 @@ from datetime import timedelta
 import pyarrow as pa
 import pytest
 
-from carbon254.core.schema import QUANTITY_SCHEMA, SchemaError, validate_quantities
+from carbon254.core.records import QUANTITY_SCHEMA, validate_quantities
+from carbon254.core.schema import SchemaError
 
 from .helpers import utc
 

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 import pyarrow as pa
 import pytest
 
-from carbon254.core.schema import CONSTRAINT_SCHEMA, TELEMETRY_SCHEMA, SchemaError
+from carbon254.core.records import CONSTRAINT_SCHEMA, TELEMETRY_SCHEMA
+from carbon254.core.schema import SchemaError
 from carbon254.store import InvalidArgument, RecordResult
 
 from .helpers import utc

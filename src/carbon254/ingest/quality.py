@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from ..connectors.dataset import Dataset, Target
 from ..core import Iso, Market, Product, SchemaError, market_day
-from ..core.schema import CONSTRAINT_KEY, QUANTITY_KEY, TELEMETRY_KEY
+from ..core.records import CONSTRAINT_KEY, QUANTITY_KEY, TELEMETRY_KEY
 from ..store import PriceStore
 
 __all__ = [

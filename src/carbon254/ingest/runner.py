@@ -26,7 +26,7 @@ from ..connectors.dataset import Dataset, Target, Window
 from ..connectors.errors import ConnectorError, FetchError, MissingCredentials, NoData
 from ..connectors.http import HttpFetcher, RawResponse, RetryPolicy
 from ..core import SchemaError, validate_locations, validate_prices
-from ..core.schema import validate_constraints, validate_quantities, validate_telemetry
+from ..core.records import validate_constraints, validate_quantities, validate_telemetry
 from ..store import PriceStore, StoreError
 from .quality import batch_key, raise_on_duplicates
 

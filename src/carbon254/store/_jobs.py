@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 
 import pyarrow as pa
 
-from ..core.schema import JOB_RUN_SCHEMA, JOB_STATUSES, UTC_TS
+from ..core.records import JOB_RUN_SCHEMA, JOB_STATUSES
+from ..core.schema import UTC_TS
 from ._backend import SqlBackend
 from ._sql import as_utc, now_utc, quote, utc_range
 from .base import InvalidArgument, JobStatus

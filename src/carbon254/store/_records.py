@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..core import Iso
-from ..core.schema import (
+from ..core.records import (
     CONSTRAINT_KEY,
     CONSTRAINT_SCHEMA,
     QUANTITY_KEY,

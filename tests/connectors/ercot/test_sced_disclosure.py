@@ -17,7 +17,7 @@ from carbon254.connectors.ercot import sced_disclosure
 from carbon254.connectors.errors import PayloadError
 from carbon254.connectors.http import RawResponse
 from carbon254.connectors.registry import get_dataset
-from carbon254.core.schema import TELEMETRY_SCHEMA
+from carbon254.core.records import TELEMETRY_SCHEMA
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "ercot"
 ZIP = FIXTURES / "sced60_disclosure_20241103_dst_end.zip"

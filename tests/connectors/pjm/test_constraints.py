@@ -24,7 +24,7 @@ from carbon254.connectors.pjm.constraints import (
 from carbon254.connectors.registry import get_dataset
 from carbon254.core.intervals import market_day
 from carbon254.core.markets import Iso
-from carbon254.core.schema import CONSTRAINT_KEY, CONSTRAINT_SCHEMA
+from carbon254.core.records import CONSTRAINT_KEY, CONSTRAINT_SCHEMA
 
 EPT = ZoneInfo("America/New_York")
 RT, DA, EVENTS = RtMarginalValue(), DaMarginalValue(), DaTransconstraints()

@@ -28,7 +28,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ...core.markets import Iso, Market, Product
-from ...core.schema import PRICE_SCHEMA, QUANTITY_SCHEMA, UTC_TS, validate_prices
+from ...core.records import QUANTITY_SCHEMA
+from ...core.schema import PRICE_SCHEMA, UTC_TS, validate_prices
 from .. import clock
 from ..dataset import (
     Chunking,

@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from ...core.markets import Iso
-from ...core.schema import TELEMETRY_SCHEMA, validate_telemetry
+from ...core.records import TELEMETRY_SCHEMA, validate_telemetry
 from ..dataset import (
     Chunking,
     Components,

@@ -23,7 +23,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ...core.markets import Iso, Market
-from ...core.schema import CONSTRAINT_SCHEMA, SchemaError, validate_constraints
+from ...core.records import CONSTRAINT_SCHEMA, validate_constraints
+from ...core.schema import SchemaError
 from ..dataset import RevisionPolicy, Target
 from ..errors import PayloadError
 from ..http import RawResponse

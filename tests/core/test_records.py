@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 import pytest
 
-from carbon254.core.schema import (
+from carbon254.core.records import (
     CONSTRAINT_SCHEMA,
     JOB_RUN_SCHEMA,
     TELEMETRY_SCHEMA,
-    SchemaError,
     validate_constraints,
     validate_telemetry,
 )
+from carbon254.core.schema import SchemaError
 
 T0 = datetime(2025, 3, 9, 6, tzinfo=UTC)
 M5 = timedelta(minutes=5)

@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 
 run: venv
 	$(VENV)/bin/carbon254 demo load --if-empty
-	$(VENV)/bin/carbon254 serve --port $(PORT)
+	$(VENV)/bin/carbon254 serve --port $(PORT) $(if $(filter 1,$(SCHEDULER)),,--no-scheduler)
 
 test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)

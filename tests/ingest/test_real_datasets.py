@@ -98,3 +98,32 @@ def test_ercot_two_day_as_disclosure_end_to_end(store: PriceStore, monkeypatch, 
     assert set(per_series.column("value_count").to_pylist()) == {25}
     again = ingest_range("ercot.np3-911-er", day, day, store=store, http=http, skip_done=False)
     assert again.results[0].changed == 0
+
+
+@pytest.mark.parametrize(
+    "order", [("2024-07-15", "2024-11-03", "2024-03-10"), ("2024-11-03", "2024-07-15")]
+)
+def test_ercot_rt_prices_several_days_end_to_end(store: PriceStore, order) -> None:
+    """Day after day (and a backfill of an earlier day) the settlement-point directory
+    stays one version per point, and every day's prices land: 96/100/92 intervals."""
+    from carbon254.connectors.dataset import Window
+    from carbon254.connectors.ercot.spp_rt import Np6905RtSpp
+    from carbon254.ingest.runner import ingest_window
+
+    from ..connectors.ercot._prices import raws
+
+    class Recorded(Np6905RtSpp):
+        def fetch(self, http, window):
+            return raws(self.name, "np6905", window.start.astimezone(Iso.ERCOT.tz).date())
+
+    expected = {"2024-07-15": 96, "2024-11-03": 100, "2024-03-10": 92}
+    for text in order:
+        day = date.fromisoformat(text)
+        start, end = market_day(Iso.ERCOT, day)
+        run = ingest_window(Recorded(), Window(start, end), store=store, http=None,
+                            job="ercot_rt_ingestion", sleep=lambda s: None)  # fmt: skip
+        assert run.status == "succeeded", run.error
+        hub = store.read_prices(["ERCOT.RT15.SPP.HB_NORTH"], start, end)
+        assert hub.num_rows == expected[text]
+    directory = store.locations(iso=Iso.ERCOT)
+    assert directory.num_rows == len(set(directory.column("location").to_pylist()))

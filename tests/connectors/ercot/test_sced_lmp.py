@@ -12,6 +12,7 @@ import pytest
 
 from carbon254.connectors import registry
 from carbon254.connectors.ercot.sced_lmp import Np6788ScedLmp
+from carbon254.connectors.ercot.settlement_points import NODAL_MARKET_START
 from carbon254.connectors.errors import PayloadError
 from carbon254.core.directory import validate_locations
 from carbon254.core.schema import validate_prices
@@ -152,7 +153,7 @@ def test_locations():
         "HB_NORTH": "HUB",
         "LZ_NORTH": "LOAD_ZONE",
     }
-    assert set(table.column("effective_date").to_pylist()) == {NORMAL}
+    assert set(table.column("effective_date").to_pylist()) == {NODAL_MARKET_START}
 
 
 def test_registered_under_its_name():

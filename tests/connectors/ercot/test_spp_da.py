@@ -9,6 +9,7 @@ import pytest
 
 from carbon254.connectors import registry
 from carbon254.connectors.dataset import Window
+from carbon254.connectors.ercot.settlement_points import NODAL_MARKET_START
 from carbon254.connectors.ercot.spp_da import SPEC, Np4190DaSpp
 from carbon254.connectors.ercot.transport import select_documents
 from carbon254.connectors.errors import PayloadError
@@ -140,7 +141,7 @@ def test_locations_typed_by_name():
         "HB_NORTH": "HUB",
         "LZ_NORTH": "LOAD_ZONE",
     }
-    assert set(table.column("effective_date").to_pylist()) == {SPRING}
+    assert set(table.column("effective_date").to_pylist()) == {NODAL_MARKET_START}
 
 
 def test_registered_under_its_name():

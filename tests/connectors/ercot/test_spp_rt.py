@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 import pytest
 
 from carbon254.connectors import registry
+from carbon254.connectors.ercot.settlement_points import NODAL_MARKET_START
 from carbon254.connectors.ercot.spp_rt import Np6905RtSpp
 from carbon254.connectors.errors import PayloadError
 from carbon254.core.directory import validate_locations
@@ -125,7 +126,7 @@ def test_locations_are_typed_and_valid():
         "LZ_NORTH_EW": "LOAD_ZONE",
     }
     assert rows["LZ_NORTH_EW"]["name"] == "LZ_NORTH"
-    assert {r["effective_date"] for r in rows.values()} == {NORMAL}
+    assert {r["effective_date"] for r in rows.values()} == {NODAL_MARKET_START}
     assert all(r["iso"] == "ERCOT" and r["termination_date"] is None for r in rows.values())
 
 

@@ -27,7 +27,7 @@ from ..http import HttpFetcher, RawResponse
 from ..registry import register
 from .settlement_points import locations_table, price_table, read_rows
 from .timing import floor_starts, repeated_flags, sced_instants
-from .transport import API_AUTH, MIS_BUDGET, ReportSpec, Stamp, fetch_documents, to_local
+from .transport import API_AUTH, MIS_BUDGET, ReportSpec, Stamp, fetch_documents
 
 __all__ = ["COLUMNS", "SPEC", "Np6788ScedLmp", "parse_sced_lmp"]
 
@@ -95,6 +95,4 @@ class Np6788ScedLmp(Dataset):
     def locations(self, raws: Sequence[RawResponse]) -> pa.Table:
         """Directory rows for the settlement points in `raws`, typed by name."""
         table = read_rows(self.name, raws, COLUMNS).table
-        runs = _runs(self.name, table)
-        days = [to_local(min(runs.to_pylist())).date()] if len(runs) else []
-        return locations_table(table.column("SettlementPoint"), None, days)
+        return locations_table(table.column("SettlementPoint"), None)

@@ -292,15 +292,22 @@ def _refuse_collisions(
         )
 
 
-def locations_table(
-    names: pa.Array, types: pa.Array | None, days: Sequence[date] | np.ndarray
-) -> pa.Table:
-    """Directory rows (LOCATION_SCHEMA) for the settlement points seen, effective from the
-    first delivery day seen; `name` is ERCOT's own settlement point name."""
+# The directory version every settlement point seen in the price reports gets: ERCOT's
+# nodal market opened on 2010-12-01. The reports say only that a point is priced, not
+# when it was created or retired (that is the NP4-160 mapping's job), so a version
+# "effective from the day seen" would collide with itself the next day, and a backfill
+# of earlier days would find the point not yet in effect.
+NODAL_MARKET_START = date(2010, 12, 1)
+
+
+def locations_table(names: pa.Array, types: pa.Array | None) -> pa.Table:
+    """Directory rows (LOCATION_SCHEMA) for the settlement points seen, one open-ended
+    version each from `NODAL_MARKET_START`; `name` is ERCOT's own settlement point name.
+    Re-ingesting any day writes the same rows, so the directory stays idempotent."""
     location = location_names(names, types)
     kind = location_types(names, types)
     raw = _text(names)
-    first = min(np.asarray(days).astype("datetime64[D]").tolist()) if len(days) else date.today()
+    first = NODAL_MARKET_START
     table = pa.table({"location": location, "name": raw, "location_type": kind})
     table = table.group_by(["location"], use_threads=False).aggregate(
         [("name", "first"), ("location_type", "first")]

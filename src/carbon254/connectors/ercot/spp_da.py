@@ -93,5 +93,4 @@ class Np4190DaSpp(Dataset):
     def locations(self, raws: Sequence[RawResponse]) -> pa.Table:
         """Directory rows for the settlement points in `raws`, typed by name."""
         table = read_rows(self.name, raws, COLUMNS, by_posting_day=True).table
-        days = parse_dates(self.name, table.column("DeliveryDate"), "DeliveryDate")
-        return locations_table(table.column("SettlementPoint"), None, days)
+        return locations_table(table.column("SettlementPoint"), None)

@@ -122,9 +122,8 @@ class Np6905RtSpp(Dataset):
 
     def locations(self, raws: Sequence[RawResponse]) -> pa.Table:
         """Directory rows for the settlement points in `raws` (hubs, zones, `_EW` zones,
-        resource nodes), effective from the first delivery day seen."""
+        resource nodes), one open-ended version each (see `NODAL_MARKET_START`)."""
         table = read_rows(self.name, raws, COLUMNS).table
-        days = parse_dates(self.name, table.column("DeliveryDate"), "DeliveryDate")
         return locations_table(
-            table.column("SettlementPointName"), table.column("SettlementPointType"), days
+            table.column("SettlementPointName"), table.column("SettlementPointType")
         )

@@ -79,8 +79,9 @@ def test_retry_after_http_date_and_cap():
         httpx.Response(429, headers={"Retry-After": "3600"}), httpx.Response(200, content=b"ok")
     )
     http, waits = fetcher(handler, retry=RetryPolicy(max_retry_after=60))
-    http.get("demo.feed", URL)
-    assert waits == [60]
+    with pytest.raises(RateLimited, match="retry after 3600s") as info:
+        http.get("demo.feed", URL)
+    assert info.value.retry_after == 3600 and waits == [] and len(handler.calls) == 1
 
 
 def test_persistent_429_raises_rate_limited_with_hint():
@@ -166,3 +167,33 @@ def test_rate_budget_is_applied_per_host(monkeypatch):
     http, _ = fetcher(handler)
     http.get("demo.feed", URL, budget=RateBudget(6, 60))
     assert len(acquired) == 2  # every attempt spends a token, retries included
+
+
+def test_post_is_not_retried_unless_the_caller_says_it_is_idempotent():
+    handler = sequence(httpx.Response(503), httpx.Response(200, content=b"ok"))
+    http, waits = fetcher(handler)
+    with pytest.raises(FetchError):
+        http.request("demo.feed", "POST", URL)
+    assert len(handler.calls) == 1 and waits == []
+    handler = sequence(httpx.Response(503), httpx.Response(200, content=b"ok"))
+    http, _ = fetcher(handler)
+    raw = http.request("demo.feed", "POST", URL, retry_statuses=frozenset({503}))
+    assert raw.content == b"ok" and len(handler.calls) == 2
+
+
+def test_a_secret_with_a_control_character_never_reaches_an_error(monkeypatch):
+    from carbon254.connectors.dataset import Auth
+    from carbon254.connectors.errors import MissingCredentials
+
+    secret = "SECRET123"
+    monkeypatch.setenv("X_KEY", f"  {secret}\r\n")  # a Windows .env line end: stripped
+    assert Auth(env=("X_KEY",)).values("demo.feed") == {"X_KEY": secret}
+    monkeypatch.setenv("X_KEY", "SECRET\x1b123")
+    with pytest.raises(MissingCredentials, match="X_KEY contains a control character") as info:
+        Auth(env=("X_KEY",)).values("demo.feed")
+    assert "SECRET" not in str(info.value)
+    # and should a bad header reach httpx anyway, its text (which quotes it) is not shown
+    http = HttpFetcher(httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200))))
+    with pytest.raises(FetchError) as error:
+        http.get("demo.feed", URL, headers={"X-Key": secret + "\r"})
+    assert secret not in str(error.value) and "could not be sent" in str(error.value)

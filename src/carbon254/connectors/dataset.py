@@ -83,12 +83,21 @@ class Auth:
     optional: bool = False  # e.g. ERCOT MIS documents need none, the API needs both
 
     def values(self, dataset: str) -> dict[str, str]:
-        missing = [name for name in self.env if not os.environ.get(name)]
+        """The credentials, stripped. A value with a control character (a CR left by a
+        Windows .env file) is refused here, naming only the variable: sent as a header
+        it would make httpx raise an error that quotes the secret."""
+        found = {name: os.environ.get(name, "").strip() for name in self.env}
+        missing = [name for name, value in found.items() if not value]
         if missing and not self.optional:
             raise MissingCredentials(
                 dataset, f"set {', '.join(missing)} in the environment to fetch this dataset"
             )
-        return {name: os.environ[name] for name in self.env if os.environ.get(name)}
+        for name, value in found.items():
+            if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+                raise MissingCredentials(
+                    dataset, f"{name} contains a control character; set it to the bare value"
+                )
+        return {name: value for name, value in found.items() if value}
 
 
 @dataclass(frozen=True, slots=True)

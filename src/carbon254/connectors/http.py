@@ -75,9 +75,9 @@ class RawResponse:
 class RetryPolicy:
     """Up to `attempts` tries; the n-th retry waits base·2^(n-1), capped, with ±jitter.
 
-    A Retry-After header replaces the computed wait (capped at `max_retry_after`, since a
-    server asking for an hour is better answered by failing and letting the scheduler
-    come back).
+    A Retry-After header replaces the computed wait. One longer than `max_retry_after`
+    fails the request at once (`RateLimited` with the hint): a server asking for an hour
+    is better answered by letting the scheduler come back than by holding a worker.
     """
 
     attempts: int = 4
@@ -186,7 +186,7 @@ class HttpFetcher:
         json: Any = None,
         budget: RateBudget | None = None,
         meta: Mapping[str, Any] | None = None,
-        retry_statuses: frozenset[int] = RETRY_STATUSES,
+        retry_statuses: frozenset[int] | None = None,
     ) -> RawResponse:
         """Send one request, retrying transient failures; raise a typed error otherwise.
 
@@ -194,6 +194,10 @@ class HttpFetcher:
         knows the endpoint is idempotent (a token or download request), so it opts in by
         passing `retry_statuses` for POST as well.
         """
+        idempotent = method.upper() in ("GET", "HEAD") or retry_statuses is not None
+        if retry_statuses is None:
+            retry_statuses = RETRY_STATUSES if idempotent else frozenset()
+        attempts = self.retry.attempts if idempotent else 1
         request = self._client.build_request(
             method, url, params=params, headers=headers, data=data, json=json
         )
@@ -202,7 +206,7 @@ class HttpFetcher:
         last: str = "no attempt made"
         retry_after: float | None = None
         status: int | None = None
-        for attempt in range(1, self.retry.attempts + 1):
+        for attempt in range(1, attempts + 1):
             if attempt > 1:
                 wait = self.retry.delay(attempt - 1, retry_after, rng=self._rng)
                 log.info(
@@ -218,6 +222,12 @@ class HttpFetcher:
             except httpx.TimeoutException as exc:
                 last, status = f"timed out ({type(exc).__name__})", None
                 continue
+            except httpx.LocalProtocolError as exc:
+                # Raised before sending, for a malformed request; its text can quote a
+                # header value (a secret), so only the type is reported. Not retryable.
+                raise FetchError(
+                    dataset, f"request could not be sent ({type(exc).__name__}): {shown}"
+                ) from None
             except httpx.TransportError as exc:
                 last, status = f"connection failed ({type(exc).__name__}: {exc})", None
                 continue
@@ -236,15 +246,20 @@ class HttpFetcher:
             last = f"HTTP {status}"
             if status not in retry_statuses:
                 raise FetchError(dataset, _status_message(status, shown), status=status)
+            if retry_after is not None and retry_after > self.retry.max_retry_after:
+                # Asked to come back much later: fail now and let the scheduler return.
+                raise RateLimited(
+                    dataset,
+                    f"HTTP {status} from {host} asks to retry after {retry_after:.0f}s: {shown}",
+                    retry_after=retry_after,
+                )
         if status == 429:
             raise RateLimited(
                 dataset,
-                f"rate limited (HTTP 429) by {host} after {self.retry.attempts} attempts: {shown}",
+                f"rate limited (HTTP 429) by {host} after {attempts} attempts: {shown}",
                 retry_after=retry_after,
             )
-        raise FetchError(
-            dataset, f"{last} after {self.retry.attempts} attempts: {shown}", status=status
-        )
+        raise FetchError(dataset, f"{last} after {attempts} attempts: {shown}", status=status)
 
 
 def _status_message(status: int, url: str) -> str:

@@ -12,7 +12,7 @@ from carbon254.core import Iso
 from carbon254.ingest import jobs as jobs_module
 from carbon254.ingest.jobs import Job
 
-from .fakes import FAKES, Upstream
+from .fakes import FAKES, Killed, Upstream
 
 # Window retries in tests: three tries, no real waiting (sleep is injected).
 RETRY = RetryPolicy(attempts=3, base=1.0, cap=4.0, jitter=0.0)
@@ -71,3 +71,22 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
 @pytest.fixture
 def upstream() -> Upstream:
     return Upstream()
+
+
+@pytest.fixture(autouse=True)
+def kills_are_final(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A simulated SIGKILL (`Killed`) ends everything after it, the runner's own
+    bookkeeping included: a run being finished while a `Killed` propagates is not
+    recorded, exactly as a killed process would leave it ('running')."""
+    import sys
+
+    from carbon254.store._jobs import SqlJobs
+
+    real = SqlJobs.finish_job_run
+
+    def finish_job_run(self, *args, **kwargs):
+        if isinstance(sys.exc_info()[1], Killed):
+            return None
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(SqlJobs, "finish_job_run", finish_job_run)

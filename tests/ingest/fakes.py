@@ -210,3 +210,8 @@ FAKES: tuple[type[Dataset], ...] = (
     FakeConstraints,
     FakeNoTable,
 )
+
+
+class Killed(BaseException):
+    """What a SIGKILL looks like to the code after it: nothing more runs (the
+    `kills_are_final` fixture keeps the runner's bookkeeping from recording it)."""

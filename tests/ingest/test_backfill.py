@@ -11,16 +11,12 @@ from carbon254.ingest.backfill import DatasetUnavailable, backfill, ingest_range
 from carbon254.store import PriceStore
 
 from .conftest import RETRY
-from .fakes import Upstream, day_payload
+from .fakes import Killed, Upstream, day_payload
 
 START = date(2025, 10, 31)  # .. 3 Nov: holds the fall-back day
 END = date(2025, 11, 3)
 DAYS = [START + timedelta(days=i) for i in range(4)]
 ROWS = 3 * (24 + 24 + 25 + 24)
-
-
-class Killed(BaseException):
-    pass
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from carbon254.ingest.jobs import (
 from carbon254.store import PriceStore
 
 from .conftest import RETRY
-from .fakes import NODES, Upstream, day_payload
+from .fakes import NODES, Killed, Upstream, day_payload
 
 REQUIRED = {
     "pjm_rt_ingestion": ({"pjm.rt_fivemin_hrl_lmps"}, timedelta(minutes=5)),
@@ -160,9 +160,6 @@ def test_bad_ranges_are_refused(fakes, store: PriceStore, upstream: Upstream) ->
 def test_a_killed_run_is_abandoned_and_its_window_completed_next_time(
     fakes, store: PriceStore, upstream: Upstream, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    class Killed(BaseException):
-        pass
-
     upstream.put("test.rt_prices", DAY, day_payload(Iso.PJM, DAY, step=timedelta(minutes=5)))
     dataset = fakes["test.rt_prices"]
     real_parse = type(dataset).parse

@@ -19,16 +19,12 @@ from carbon254.ingest.runner import (
 from carbon254.store import PriceStore
 
 from .conftest import RETRY
-from .fakes import NODES, FakeConstraints, FakePrices, FakeRtPrices, Upstream, day_payload
+from .fakes import NODES, FakeConstraints, FakePrices, FakeRtPrices, Killed, Upstream, day_payload
 
 DAY = date(2025, 10, 15)
 FALL_BACK = date(2025, 11, 2)
 SPRING_FORWARD = date(2026, 3, 8)
 LATER = datetime(2027, 1, 1, tzinfo=UTC)  # long after every test window: all settled
-
-
-class Killed(BaseException):
-    """What a SIGKILL would look like to the code after it (it never runs)."""
 
 
 def window(day: date) -> Window:
@@ -229,6 +225,24 @@ def test_keyboard_interrupt_marks_the_run_interrupted(store: PriceStore, upstrea
         ingest(Interrupted(), DAY, store, upstream)
     [run] = store.job_runs().to_pylist()
     assert run["status"] == "failed" and run["error"] == "interrupted"
+
+
+def test_a_task_timeout_marks_the_run_failed_at_once(store: PriceStore, upstream: Upstream):
+    """Airflow's AirflowTaskTimeout is a BaseException: the run must not stay 'running'."""
+    upstream.put("test.da_prices", DAY, day_payload(Iso.PJM, DAY))
+
+    class AirflowTaskTimeout(BaseException):
+        pass
+
+    class TimesOut(FakePrices):
+        def parse(self, raws):
+            raise AirflowTaskTimeout
+
+    with pytest.raises(AirflowTaskTimeout):
+        ingest(TimesOut(), DAY, store, upstream)
+    [run] = store.job_runs().to_pylist()
+    assert run["status"] == "failed" and run["error"] == "interrupted (AirflowTaskTimeout)"
+    assert stored(store, DAY) == 0
 
 
 def test_an_unexpected_bug_is_recorded_as_failed(store: PriceStore, upstream: Upstream):

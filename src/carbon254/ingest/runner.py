@@ -235,8 +235,9 @@ def ingest_window(
     that a retry cannot change (401/403/404…). Bad data (`SchemaError`, duplicate keys),
     store refusals and missing credentials fail at once; `NoData` is 'skipped'.
     Unexpected exceptions are recorded as failed (and logged with their traceback).
-    KeyboardInterrupt marks the run failed ('interrupted') and propagates; a process
-    killed outright leaves the run 'running' for the next run to abandon.
+    KeyboardInterrupt, SystemExit and other BaseExceptions (Airflow's task timeout) mark
+    the run failed ('interrupted') and propagate; a process killed outright leaves the
+    run 'running' for the next run to abandon.
     """
     from .jobs import Job
 
@@ -284,9 +285,6 @@ def ingest_window(
         attempt += 1
         try:
             stored = _fetch_and_store(dataset, window, store, http)
-        except KeyboardInterrupt:
-            finish("failed", attempt, error="interrupted")
-            raise
         except NoData as exc:
             return finish("skipped", attempt, error=_message(exc))
         except MissingCredentials as exc:
@@ -298,14 +296,29 @@ def ingest_window(
             when = window.start.isoformat()
             log.info("%s %s: attempt %d failed (%s); retry in %.0fs", dataset.name, when,
                      attempt, exc, wait)  # fmt: skip
-            sleep(wait)
         except (SchemaError, StoreError) as exc:
             return finish("failed", attempt, error=_message(exc))
         except Exception as exc:
             log.exception("%s %s: unexpected failure", dataset.name, window.start.isoformat())
             return finish("failed", attempt, error=_message(exc))
+        except BaseException as exc:
+            # Ctrl-C, SystemExit, Airflow's task timeout: the batch has rolled back; say
+            # so now rather than leaving the run 'running' until it is abandoned.
+            finish("failed", attempt, error=_interrupted(exc))
+            raise
         else:
             return finish("succeeded", attempt, stored)
+        try:
+            sleep(wait)
+        except BaseException as exc:
+            finish("failed", attempt, error=_interrupted(exc))
+            raise
+
+
+def _interrupted(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    return f"interrupted ({type(exc).__name__})"
 
 
 def _utcnow() -> datetime:

@@ -12,6 +12,7 @@ from carbon254.connectors.http import RawResponse
 from carbon254.core import Iso, market_day
 from carbon254.ingest.jobs import get_job
 from carbon254.ingest.runner import (
+    complete_mask,
     content_sha256,
     covered_end,
     ingest_window,
@@ -313,3 +314,25 @@ def test_covered_end_is_the_window_end_only_once_settled() -> None:
     assert covered_end(w, w.start - timedelta(hours=10), settle) == w.start + timedelta(seconds=1)
     assert covered_end(w, w.end, timedelta(0)) == w.end
     assert covered_end(w, w.end - timedelta(microseconds=1), timedelta(0)) < w.end
+
+
+def test_a_partly_published_day_is_not_complete_until_the_rest_arrives(
+    store: PriceStore, upstream: Upstream
+):
+    """The upstream has only the first 20 hours (PJM's verified feed lags): the run
+    succeeds but covers only up to its last stored interval, so backfill fetches again."""
+    late_hours = [(node, i) for node in NODES for i in range(20, 24)]
+    upstream.put("test.da_prices", DAY, day_payload(Iso.PJM, DAY, drop=late_hours))
+    first = ingest(FakePrices(), DAY, store, upstream)
+    start, end = market_day(Iso.PJM, DAY)
+    assert first.status == "succeeded" and not first.complete
+    assert first.window_end == start + timedelta(hours=20)
+    [run] = store.job_runs().to_pylist()
+    assert run["window_end"] == start + timedelta(hours=20)
+    assert complete_mask(store, "test_da_ingestion", "test.da_prices", [window(DAY)]) == [False]
+
+    upstream.put("test.da_prices", DAY, day_payload(Iso.PJM, DAY))
+    second = ingest(FakePrices(), DAY, store, upstream)
+    assert second.complete and second.window_end == end
+    assert complete_mask(store, "test_da_ingestion", "test.da_prices", [window(DAY)]) == [True]
+    assert stored(store, DAY) == 24 * len(NODES)

@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import pyarrow.compute as pc
+
 from ..connectors.dataset import Dataset, Target, Window
 from ..connectors.errors import ConnectorError, FetchError, MissingCredentials, NoData
 from ..connectors.http import HttpFetcher, RawResponse, RetryPolicy
@@ -122,6 +124,15 @@ def covered_end(window: Window, started: datetime, settle: timedelta) -> datetim
     return min(max(started - settle, window.start + _SECOND), window.end - _SECOND)
 
 
+def _data_covered_end(window: Window, end: datetime, data_end: datetime | None) -> datetime:
+    """A price run covers its window only as far as the prices it stored reach: a day
+    the upstream published only partly (PJM's verified 5-minute feed lags) must not
+    count as complete, or catch-up and backfill would never fetch the rest."""
+    if data_end is None or data_end >= end:
+        return end
+    return min(max(data_end, window.start + _SECOND), window.end - _SECOND)
+
+
 def complete_mask(
     store: PriceStore, job: str, dataset: str, windows: Sequence[Window]
 ) -> list[bool]:
@@ -155,6 +166,7 @@ class _Stored:
     changed: int
     batch_id: int | None
     duplicate_of: int | None
+    data_end: datetime | None = None  # prices: the latest interval_end stored
 
 
 def _fetch_and_store(
@@ -188,7 +200,8 @@ def _fetch_and_store(
         batch = store.upsert_prices(table, **lineage)
         changed = batch.rows_inserted + batch.rows_revised
         holder = batch.batch_id or batch.duplicate_of  # the batch that holds these rows
-        return _Stored(table.num_rows, changed, holder, batch.duplicate_of)
+        data_end = pc.max(table.column("interval_end")).as_py()
+        return _Stored(table.num_rows, changed, holder, batch.duplicate_of, data_end)
     upsert = {
         Target.CONSTRAINTS: store.upsert_constraints,
         Target.TELEMETRY: store.upsert_telemetry,
@@ -252,7 +265,9 @@ def ingest_window(
     def finish(
         status: str, attempts: int, stored: _Stored | None = None, error: str | None = None
     ) -> RunResult:
+        nonlocal end
         done = stored or _Stored(0, 0, None, None)
+        narrowed = _data_covered_end(window, end, done.data_end)
         store.finish_job_run(
             run_id,
             status=status,  # type: ignore[arg-type]
@@ -260,7 +275,9 @@ def ingest_window(
             rows=done.rows if stored else None,
             batch_id=done.batch_id,
             error=error,
+            window_end=narrowed if narrowed != end else None,
         )
+        end = narrowed
         return RunResult(
             job=job_name,
             dataset=dataset.name,

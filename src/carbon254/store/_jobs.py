@@ -65,16 +65,20 @@ class SqlJobs(SqlBackend):
         rows: int | None = None,
         batch_id: int | None = None,
         error: str | None = None,
+        window_end: datetime | None = None,
     ) -> None:
         if status not in _FINAL:
             raise InvalidArgument(f"status must be one of {', '.join(_FINAL)}; got {status!r}")
         if error is not None and not isinstance(error, str):
             raise TypeError(f"error must be a string, got {type(error).__name__}")
         message = "NULL" if error is None else quote(error[:_MAX_ERROR].replace("\x00", ""))
+        narrowed = ""
+        if window_end is not None:
+            narrowed = f"window_end = {self._literal(as_utc(window_end, 'window_end'))}, "
         # Finishing is allowed whatever the run's state: a run wrongly marked abandoned
         # that does finish tells the truth last.
         done = self._autocommit(
-            f"UPDATE job_runs SET status = '{status}', "
+            f"UPDATE job_runs SET status = '{status}', {narrowed}"
             f"attempts = {_count(attempts, 'attempts', 1)}, rows = {_count(rows, 'rows', 0)}, "
             f"batch_id = {_count(batch_id, 'batch_id', 1)}, error = {message}, "
             f"finished_at = {self._literal(now_utc())} "

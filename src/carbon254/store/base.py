@@ -362,8 +362,11 @@ class PriceStore(ABC):
         rows: int | None = None,
         batch_id: int | None = None,
         error: str | None = None,
+        window_end: datetime | None = None,
     ) -> None:
-        """Close a run as 'succeeded', 'failed' or 'skipped' with what it did."""
+        """Close a run as 'succeeded', 'failed' or 'skipped' with what it did.
+        `window_end` narrows the span the run is recorded to cover (it stored data only
+        up to there), so it does not count as complete for that window."""
 
     @abstractmethod
     def job_runs(

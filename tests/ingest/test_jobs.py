@@ -261,3 +261,28 @@ def test_period_datasets_are_not_caught_up(fakes, store: PriceStore, upstream: U
     now = datetime(2025, 10, 15, 9, 0, tzinfo=UTC)
     run_job(job, store=store, http=upstream.fetcher(), now=now, catchup_days=5)
     assert upstream.requests == ["test.directory 2025-10-15"]
+
+
+def test_a_five_minute_tick_fetches_only_the_live_tail_of_today(
+    fakes, store: PriceStore, upstream: Upstream
+) -> None:
+    """Once today has data, a tick asks from an hour before the latest stored interval
+    (floored to the hour), not from midnight; an empty store asks for the whole day."""
+    day = date(2025, 10, 15)
+    start, end = market_day(Iso.PJM, day)
+    so_far = [(NODES[0], i) for i in range(144, 288)]  # published up to 11:55 local
+    payload = day_payload(Iso.PJM, day, NODES[:1], step=timedelta(minutes=5), drop=so_far)
+    upstream.put("test.rt_prices", day, payload)
+    now = start + timedelta(hours=12, minutes=7)
+
+    def tick():
+        *_, today = run_job("test_rt_ingestion", store=store, http=upstream.fetcher(), now=now,
+                            retry=RETRY, catchup_days=0)  # fmt: skip
+        return today
+
+    first = tick()
+    assert first.window_start == start and first.rows == 144
+    second = tick()
+    assert second.window_start == start + timedelta(hours=10)  # 11:55 - 1 h, floored
+    assert second.window_end < end and not second.complete
+    assert second.changed == 0  # the overlap re-reads stored rows: nothing changes

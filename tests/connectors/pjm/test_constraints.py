@@ -26,6 +26,8 @@ from carbon254.core.intervals import market_day
 from carbon254.core.markets import Iso
 from carbon254.core.records import CONSTRAINT_KEY, CONSTRAINT_SCHEMA
 
+from ...conftest import missing
+
 EPT = ZoneInfo("America/New_York")
 RT, DA, EVENTS = RtMarginalValue(), DaMarginalValue(), DaTransconstraints()
 RT_DST = "api_rt_marginal_value_2023-11-05_2023-11-07_dst_end.json"
@@ -38,7 +40,9 @@ EV_DST = "api_da_transconstraints_2023-11-05_2023-11-07_dst_end.json"
 def pjm_dir(shared_data: Path) -> Path:
     folder = shared_data / "iso" / "pjm"
     if not (folder / RT_DST).exists():
-        pytest.skip(f"{folder / RT_DST} not present")
+        missing(
+            str(folder / RT_DST), "the recorded PJM files are absent", "CARBON254_REQUIRE_SHARED"
+        )
     return folder
 
 

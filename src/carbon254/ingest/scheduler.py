@@ -269,7 +269,8 @@ class Scheduler:
         sleep: Callable[[float], None],
     ) -> list[RunResult]:
         if self._http is None:
-            self._http = HttpFetcher()
+            # Retry-After waits inside a request end early on stop() too.
+            self._http = HttpFetcher(sleep=self._sleep)
         return run_job(
             job,
             datasets=datasets,

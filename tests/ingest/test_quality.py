@@ -197,3 +197,45 @@ def test_duplicate_keys_are_counted_and_named(path: str, monkeypatch: pytest.Mon
         raise_on_duplicates("x", table, ("instrument", "interval_start"))
     raise_on_duplicates("x", table.slice(2, 2), ("instrument", "interval_start"))
     assert duplicate_keys(table.slice(0, 0), ("instrument",)).num_rows == 0
+
+
+def test_products_that_change_on_a_date_are_expected_only_on_their_days(store) -> None:
+    """ERCOT ORDC adders: RTORPA/RTORDPA until RTC+B go-live (2025-12-05), the RTRDPA
+    family from then on. A period spanning the switch is complete, not half missing."""
+    import pyarrow as pa
+
+    from carbon254.connectors.ercot.ordc import LEGACY, RTCB, RTCB_GO_LIVE
+    from carbon254.connectors.registry import get_dataset
+    from carbon254.core import market_day
+    from carbon254.core.markets import Iso
+    from carbon254.core.schema import UTC_TS
+    from carbon254.ingest.quality import quality_report
+
+    before = RTCB_GO_LIVE - timedelta(days=1)
+    rows: dict[str, list] = {"instrument": [], "interval_start": [], "interval_end": [],
+                             "value": []}  # fmt: skip
+    for day, schema in ((before, LEGACY), (RTCB_GO_LIVE, RTCB)):
+        start, end = market_day(Iso.ERCOT, day)
+        n = int((end - start) / timedelta(minutes=5))
+        for product in schema.products:
+            for i in range(n):
+                t = start + i * timedelta(minutes=5)
+                rows["instrument"].append(f"ERCOT.RT5.{product.value}.SYSTEM")
+                rows["interval_start"].append(t)
+                rows["interval_end"].append(t + timedelta(minutes=5))
+                rows["value"].append(0.0)
+    table = pa.table(rows).cast(
+        pa.schema(
+            [
+                ("instrument", pa.string()),
+                ("interval_start", UTC_TS),
+                ("interval_end", UTC_TS),
+                ("value", pa.float64()),
+            ]
+        )
+    )
+    store.upsert_prices(table, source="test")
+    report = quality_report(store, [get_dataset("ercot.np6-323-cd")], before, RTCB_GO_LIVE)
+    [quality] = report.datasets
+    assert quality.completeness == 1.0 and report.passed
+    assert [d.locations for d in quality.days] == [len(LEGACY.products), len(RTCB.products)]

@@ -189,6 +189,11 @@ class Dataset(ABC):
     def parse(self, raws: Sequence[RawResponse]) -> pa.Table:
         """The canonical table for `target` built from `raws`; raises `PayloadError`."""
 
+    def produces_on(self, day: date) -> tuple[tuple[Market, Product], ...]:
+        """The series the dataset publishes for local market `day` (quality checks expect
+        only these). Override when the upstream changed its products on a date."""
+        return self.produces
+
     def locations(self, raws: Sequence[RawResponse]) -> pa.Table | None:
         """Location directory rows implied by the data itself (ERCOT), if any."""
         return None

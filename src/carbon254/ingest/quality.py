@@ -158,7 +158,7 @@ class DayQuality:
     """One local market day of one dataset."""
 
     day: date
-    expected_intervals: int  # per location, summed over the dataset's series
+    expected_intervals: int  # per location (the finest of the dataset's series that day)
     locations: int  # expected locations (all series)
     rows: int  # stored rows (at most the expected intervals per instrument)
     expected_rows: int
@@ -302,23 +302,20 @@ def _dataset_quality(
             strict=True,
         ):
             location = instrument.split(".", 3)[3]
+            if (market, product) not in dataset.produces_on(day):
+                continue  # not published that day (ERCOT ORDC adders before/after RTC+B)
             if not _expected_on(directory.get(location), day):
                 continue
             quality = per_day[day]
             want = expected[day]
+            quality.locations += 1
+            quality.expected_intervals = max(quality.expected_intervals, want)
             quality.expected_rows += want
             quality.rows += min(rows, want)
             if rows == 0 and len(quality.missing_locations) < MAX_MISSING_LISTED:
                 quality.missing_locations.append(instrument)
             if rows < want:
                 partial.append((instrument, market, day, rows))
-        for day in days:
-            if per_day[day].expected_rows:
-                per_day[day].expected_intervals += expected[day]
-    for quality in per_day.values():
-        quality.locations = (
-            quality.expected_rows // quality.expected_intervals if quality.expected_intervals else 0
-        )
     result.days = list(per_day.values())
     result.rows = sum(q.rows for q in result.days)
     result.expected_rows = sum(q.expected_rows for q in result.days)

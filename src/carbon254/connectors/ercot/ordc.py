@@ -258,6 +258,10 @@ class Np6323Adders(Dataset):
     revisions = RevisionPolicy.LATEST_WINS
     produces = tuple((Market.RT5, product) for product in LEGACY.products + RTCB.products)
 
+    def produces_on(self, day: date) -> tuple[tuple[Market, Product], ...]:
+        """RTORPA/RTORDPA until RTC+B go-live, the RTRDPA adders from then on."""
+        return tuple((Market.RT5, product) for product in schema_for(day).products)
+
     def fetch(self, http: HttpFetcher, window: Window) -> list[RawResponse]:
         return fetch_documents(http, self.name, SPEC, window)
 

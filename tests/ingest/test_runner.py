@@ -337,3 +337,23 @@ def test_a_partly_published_day_is_not_complete_until_the_rest_arrives(
     assert second.complete and second.window_end == end
     assert complete_mask(store, "test_da_ingestion", "test.da_prices", [window(DAY)]) == [True]
     assert stored(store, DAY) == 24 * len(NODES)
+
+
+def test_provisional_data_never_completes_its_window(store: PriceStore, upstream: Upstream):
+    """PJM's unverified 5-minute LMPs answer when the verified feed has nothing yet: they
+    are stored, but the window is fetched again until verified data replaces them."""
+    import dataclasses
+
+    upstream.put("test.da_prices", DAY, day_payload(Iso.PJM, DAY))
+
+    class Unverified(FakePrices):
+        def fetch(self, http, window):
+            raws = super().fetch(http, window)
+            return [dataclasses.replace(r, meta={**r.meta, "provisional": True}) for r in raws]
+
+    first = ingest(Unverified(), DAY, store, upstream)
+    assert first.status == "succeeded" and first.rows == 24 * len(NODES)
+    assert not first.complete
+    assert complete_mask(store, "test_da_ingestion", "test.da_prices", [window(DAY)]) == [False]
+    verified = ingest(FakePrices(), DAY, store, upstream)
+    assert verified.complete

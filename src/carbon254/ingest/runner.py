@@ -169,6 +169,7 @@ class StoredData:
     batch_id: int | None
     duplicate_of: int | None
     data_end: datetime | None = None  # prices: the latest interval_end stored
+    provisional: bool = False  # a response said its data will be restated (meta)
 
 
 _Stored = StoredData  # the name the runner uses internally
@@ -219,7 +220,10 @@ def parse_and_store(dataset: Dataset, raws: Sequence[RawResponse], store: PriceS
         changed = batch.rows_inserted + batch.rows_revised
         holder = batch.batch_id or batch.duplicate_of  # the batch that holds these rows
         data_end = pc.max(table.column("interval_end")).as_py()
-        return StoredData(table.num_rows, changed, holder, batch.duplicate_of, data_end)
+        provisional = any(raw.meta.get("provisional") for raw in raws)
+        return StoredData(
+            table.num_rows, changed, holder, batch.duplicate_of, data_end, provisional
+        )
     upsert = {
         Target.CONSTRAINTS: store.upsert_constraints,
         Target.TELEMETRY: store.upsert_telemetry,
@@ -286,6 +290,8 @@ def ingest_window(
         nonlocal end
         done = stored or _Stored(0, 0, None, None)
         narrowed = _data_covered_end(window, end, done.data_end)
+        if done.provisional:  # e.g. PJM unverified LMPs: fetch again until verified
+            narrowed = min(narrowed, window.end - _SECOND)
         store.finish_job_run(
             run_id,
             status=status,  # type: ignore[arg-type]

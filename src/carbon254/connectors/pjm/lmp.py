@@ -254,7 +254,9 @@ class RtFiveMinLmp(LmpFeed):
             fields=self._fields(energy=False),
             filters=server,
             client_filters=client,
-            extra_meta={"fallback_from": self.feed},
+            # provisional: the ingest runner never counts this window complete, so it is
+            # fetched again until the verified feed has it.
+            extra_meta={"fallback_from": self.feed, "provisional": True},
         )
 
 

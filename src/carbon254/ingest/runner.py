@@ -172,9 +172,6 @@ class StoredData:
     provisional: bool = False  # a response said its data will be restated (meta)
 
 
-_Stored = StoredData  # the name the runner uses internally
-
-
 def _fetch_and_store(
     dataset: Dataset, window: Window, store: PriceStore, http: HttpFetcher
 ) -> StoredData:
@@ -285,10 +282,10 @@ def ingest_window(
     run_id = store.start_job_run(job_name, dataset.name, window.start, end)
 
     def finish(
-        status: str, attempts: int, stored: _Stored | None = None, error: str | None = None
+        status: str, attempts: int, stored: StoredData | None = None, error: str | None = None
     ) -> RunResult:
         nonlocal end
-        done = stored or _Stored(0, 0, None, None)
+        done = stored or StoredData(0, 0, None, None)
         narrowed = _data_covered_end(window, end, done.data_end)
         if done.provisional:  # e.g. PJM unverified LMPs: fetch again until verified
             narrowed = min(narrowed, window.end - _SECOND)

@@ -34,20 +34,22 @@ from .. import clock
 from ..dataset import (
     Chunking,
     Components,
-    Dataset,
     RevisionPolicy,
     Target,
     TimeRule,
-    Transport,
-    Window,
 )
 from ..errors import PayloadError
-from ..http import HttpFetcher, RawResponse
+from ..http import RawResponse
 from ..payload import read_csv, read_zip_members
 from ..registry import register
 from .settlement_points import parse_dates
 from .timing import hour_ending_starts, last_run_rows, repeated_flags
-from .transport import API_AUTH, MIS_BUDGET, ReportSpec, Stamp, documents_in_order, fetch_documents
+from .transport import (
+    ErcotReport,
+    ReportSpec,
+    Stamp,
+    documents_in_order,
+)
 
 __all__ = [
     "AS_OFFER_SCHEMA",
@@ -166,22 +168,16 @@ MCPC_SPEC = ReportSpec(
 
 
 @register
-class Np4188Mcpc(Dataset):
+class Np4188Mcpc(ErcotReport):
     name = MCPC_NAME
-    iso = Iso.ERCOT
+    spec = MCPC_SPEC
     description = "Day-ahead ancillary service market clearing prices for capacity (MCPC)"
-    transport = Transport.DOC_LIST
-    auth = API_AUTH
-    budget = MIS_BUDGET
     chunking = Chunking(max_days=1, archive_after=timedelta(days=7))
     raw_columns = MCPC_COLUMNS
     time_rule = TimeRule.HOUR_ENDING
     components = Components.NONE
     revisions = RevisionPolicy.LATEST_WINS
     produces = tuple((Market.DA, product) for product in MCPC_PRODUCTS.values())
-
-    def fetch(self, http: HttpFetcher, window: Window) -> list[RawResponse]:
-        return fetch_documents(http, self.name, MCPC_SPEC, window)
 
     def parse(self, raws: Sequence[RawResponse]) -> pa.Table:
         return parse_mcpc(self.name, raws)
@@ -356,23 +352,17 @@ TWO_DAY_SPEC = ReportSpec(
 
 
 @register
-class Np3911TwoDayAs(Dataset):
+class Np3911TwoDayAs(ErcotReport):
     name = TWO_DAY_NAME
-    iso = Iso.ERCOT
+    spec = TWO_DAY_SPEC
     description = "2-day ancillary services disclosure: cleared and self-arranged MW per AS"
     target = Target.QUANTITIES
-    transport = Transport.DOC_LIST
-    auth = API_AUTH
-    budget = MIS_BUDGET
     # posted two days after the operating day; MIS keeps it about a week after that
     chunking = Chunking(max_days=1, archive_after=timedelta(days=9))
     raw_columns = (*_TIME_COLUMNS, "MW Offered")  # plus one value column per file, by AS
     time_rule = TimeRule.HOUR_ENDING_ELAPSED
     components = Components.NONE
     revisions = RevisionPolicy.FINAL
-
-    def fetch(self, http: HttpFetcher, window: Window) -> list[RawResponse]:
-        return fetch_documents(http, self.name, TWO_DAY_SPEC, window)
 
     def parse(self, raws: Sequence[RawResponse]) -> pa.Table:
         return quantities(self.name, read_two_day_as(self.name, raws))

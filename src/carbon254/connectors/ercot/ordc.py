@@ -26,13 +26,18 @@ import pyarrow.compute as pc
 from ...core.intervals import market_day
 from ...core.markets import Iso, Market, Product
 from ...core.schema import PRICE_SCHEMA, UTC_TS, validate_prices
-from ..dataset import Chunking, Components, Dataset, RevisionPolicy, TimeRule, Transport, Window
+from ..dataset import Chunking, Components, RevisionPolicy, TimeRule
 from ..errors import PayloadError
-from ..http import HttpFetcher, RawResponse
+from ..http import RawResponse
 from ..payload import check_columns, read_csv, read_zip_members
 from ..registry import register
 from .timing import floor_starts, last_run_rows, repeated_flags, sced_instants
-from .transport import API_AUTH, MIS_BUDGET, ReportSpec, Stamp, documents_in_order, fetch_documents
+from .transport import (
+    ErcotReport,
+    ReportSpec,
+    Stamp,
+    documents_in_order,
+)
 
 __all__ = [
     "LEGACY",
@@ -240,16 +245,13 @@ SPEC = ReportSpec(emil="NP6-323-CD", report_type_id=13221, stamp=Stamp.NAME_STAR
 
 
 @register
-class Np6323Adders(Dataset):
+class Np6323Adders(ErcotReport):
     name = NAME
-    iso = Iso.ERCOT
+    spec = SPEC
     description = (
         "Real-time ORDC and reliability deployment price adders by SCED interval "
         "(RTORPA/RTORDPA before RTC+B, RTRDPA and per-service adders after)"
     )
-    transport = Transport.DOC_LIST
-    auth = API_AUTH
-    budget = MIS_BUDGET
     # MIS keeps about five days of these; older windows go to the API archive.
     chunking = Chunking(max_days=1, archive_after=timedelta(days=4))
     raw_columns = _ALL_COLUMNS
@@ -261,9 +263,6 @@ class Np6323Adders(Dataset):
     def produces_on(self, day: date) -> tuple[tuple[Market, Product], ...]:
         """RTORPA/RTORDPA until RTC+B go-live, the RTRDPA adders from then on."""
         return tuple((Market.RT5, product) for product in schema_for(day).products)
-
-    def fetch(self, http: HttpFetcher, window: Window) -> list[RawResponse]:
-        return fetch_documents(http, self.name, SPEC, window)
 
     def parse(self, raws: Sequence[RawResponse]) -> pa.Table:
         return parse_adders(self.name, raws)

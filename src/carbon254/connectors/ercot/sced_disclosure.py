@@ -36,19 +36,21 @@ from ...core.records import TELEMETRY_SCHEMA, validate_telemetry
 from ..dataset import (
     Chunking,
     Components,
-    Dataset,
     RevisionPolicy,
     Target,
     TimeRule,
-    Transport,
-    Window,
 )
 from ..errors import PayloadError
-from ..http import HttpFetcher, RawResponse
+from ..http import RawResponse
 from ..payload import check_columns, check_payload
 from ..registry import register
 from .timing import last_run_rows, repeated_flags, sced_instants
-from .transport import API_AUTH, MIS_BUDGET, ReportSpec, Stamp, documents_in_order, fetch_documents
+from .transport import (
+    ErcotReport,
+    ReportSpec,
+    Stamp,
+    documents_in_order,
+)
 
 __all__ = [
     "GEN_RESOURCE_MEMBER",
@@ -231,23 +233,17 @@ SPEC = ReportSpec(
 
 
 @register
-class Np3965ScedDisclosure(Dataset):
+class Np3965ScedDisclosure(ErcotReport):
     name = NAME
-    iso = Iso.ERCOT
+    spec = SPEC
     description = "60-day SCED disclosure: generation resource base point, output, HSL, LSL"
     target = Target.TELEMETRY
-    transport = Transport.DOC_LIST
-    auth = API_AUTH
-    budget = MIS_BUDGET
     # Posted 60 days after the operating day; MIS keeps it about a week after that.
     chunking = Chunking(max_days=1, archive_after=timedelta(days=67))
     raw_columns = REQUIRED_COLUMNS
     time_rule = TimeRule.LOCAL_DST_FLAG
     components = Components.NONE
     revisions = RevisionPolicy.LATEST_WINS
-
-    def fetch(self, http: HttpFetcher, window: Window) -> list[RawResponse]:
-        return fetch_documents(http, self.name, SPEC, window)
 
     def parse(self, raws: Sequence[RawResponse]) -> pa.Table:
         return parse_sced_disclosure(self.name, raws)

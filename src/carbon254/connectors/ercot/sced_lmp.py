@@ -21,13 +21,13 @@ from datetime import timedelta
 import numpy as np
 import pyarrow as pa
 
-from ...core.markets import Iso, Market, Product
-from ..dataset import Chunking, Components, Dataset, RevisionPolicy, TimeRule, Transport, Window
-from ..http import HttpFetcher, RawResponse
+from ...core.markets import Market, Product
+from ..dataset import Chunking, Components, RevisionPolicy, TimeRule
+from ..http import RawResponse
 from ..registry import register
 from .settlement_points import locations_table, price_table, read_rows
 from .timing import floor_starts, repeated_flags, sced_instants
-from .transport import API_AUTH, MIS_BUDGET, ReportSpec, Stamp, fetch_documents
+from .transport import ErcotReport, ReportSpec, Stamp
 
 __all__ = ["COLUMNS", "SPEC", "Np6788ScedLmp", "parse_sced_lmp"]
 
@@ -68,16 +68,13 @@ def parse_sced_lmp(dataset: str, raws: Sequence[RawResponse]) -> pa.Table:
 
 
 @register
-class Np6788ScedLmp(Dataset):
+class Np6788ScedLmp(ErcotReport):
     name = NAME
-    iso = Iso.ERCOT
+    spec = SPEC
     description = (
         "ERCOT SCED LMPs at resource nodes, hubs and load zones, last run per 5-minute "
         "interval (NP6-788-CD)"
     )
-    transport = Transport.DOC_LIST
-    auth = API_AUTH  # MIS needs none; the API archive path (older windows) needs all three
-    budget = MIS_BUDGET  # the archive path paces itself with transport.API_BUDGET
     # MIS keeps about five days; older windows go to the API archive.
     chunking = Chunking(max_days=1, archive_after=timedelta(days=4))
     raw_columns = tuple(COLUMNS)
@@ -85,9 +82,6 @@ class Np6788ScedLmp(Dataset):
     components = Components.NONE
     revisions = RevisionPolicy.CORRECTIONS  # restated through LMP price-correction reports
     produces = ((Market.RT5, Product.LMP),)
-
-    def fetch(self, http: HttpFetcher, window: Window) -> list[RawResponse]:
-        return fetch_documents(http, self.name, SPEC, window)
 
     def parse(self, raws: Sequence[RawResponse]) -> pa.Table:
         return parse_sced_lmp(self.name, raws)

@@ -20,14 +20,14 @@ from datetime import timedelta
 
 import pyarrow as pa
 
-from ...core.markets import Iso, Market, Product
+from ...core.markets import Market, Product
 from ..clock import parse_hour_ending
-from ..dataset import Chunking, Components, Dataset, RevisionPolicy, TimeRule, Transport, Window
-from ..http import HttpFetcher, RawResponse
+from ..dataset import Chunking, Components, RevisionPolicy, TimeRule
+from ..http import RawResponse
 from ..registry import register
 from .settlement_points import locations_table, parse_dates, price_table, read_rows
 from .timing import hour_ending_starts, repeated_flags
-from .transport import API_AUTH, MIS_BUDGET, ReportSpec, Stamp, fetch_documents
+from .transport import ErcotReport, ReportSpec, Stamp
 
 __all__ = ["COLUMNS", "SPEC", "Np4190DaSpp", "parse_da_spp"]
 
@@ -70,22 +70,16 @@ def parse_da_spp(dataset: str, raws: Sequence[RawResponse]) -> pa.Table:
 
 
 @register
-class Np4190DaSpp(Dataset):
+class Np4190DaSpp(ErcotReport):
     name = NAME
-    iso = Iso.ERCOT
+    spec = SPEC
     description = "ERCOT day-ahead hourly settlement point prices (NP4-190-CD)"
-    transport = Transport.DOC_LIST
-    auth = API_AUTH  # MIS needs none; the API archive path (older windows) needs all three
-    budget = MIS_BUDGET  # the archive path paces itself with transport.API_BUDGET
     chunking = Chunking(max_days=7, archive_after=timedelta(days=4))
     raw_columns = tuple(COLUMNS)
     time_rule = TimeRule.HOUR_ENDING
     components = Components.NONE
     revisions = RevisionPolicy.CORRECTIONS  # restated through DAM price-correction reports
     produces = ((Market.DA, Product.SPP),)
-
-    def fetch(self, http: HttpFetcher, window: Window) -> list[RawResponse]:
-        return fetch_documents(http, self.name, SPEC, window)
 
     def parse(self, raws: Sequence[RawResponse]) -> pa.Table:
         return parse_da_spp(self.name, raws)

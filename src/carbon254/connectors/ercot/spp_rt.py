@@ -22,11 +22,11 @@ from datetime import timedelta
 import numpy as np
 import pyarrow as pa
 
-from ...core.markets import Iso, Market, Product
+from ...core.markets import Market, Product
 from ...core.schema import UTC_TS
-from ..dataset import Chunking, Components, Dataset, RevisionPolicy, TimeRule, Transport, Window
+from ..dataset import Chunking, Components, RevisionPolicy, TimeRule
 from ..errors import PayloadError
-from ..http import HttpFetcher, RawResponse
+from ..http import RawResponse
 from ..registry import register
 from .settlement_points import (
     location_names,
@@ -36,7 +36,7 @@ from .settlement_points import (
     read_rows,
 )
 from .timing import hour_ending_starts, repeated_flags
-from .transport import API_AUTH, MIS_BUDGET, ReportSpec, Stamp, fetch_documents
+from .transport import ErcotReport, ReportSpec, Stamp
 
 __all__ = ["COLUMNS", "SPEC", "Np6905RtSpp", "parse_rt_spp"]
 
@@ -94,16 +94,13 @@ def parse_rt_spp(dataset: str, raws: Sequence[RawResponse]) -> pa.Table:
 
 
 @register
-class Np6905RtSpp(Dataset):
+class Np6905RtSpp(ErcotReport):
     name = NAME
-    iso = Iso.ERCOT
+    spec = SPEC
     description = (
         "ERCOT real-time 15-minute settlement point prices at resource nodes, hubs and "
         "load zones (NP6-905-CD)"
     )
-    transport = Transport.DOC_LIST
-    auth = API_AUTH  # MIS needs none; the API archive path (older windows) needs all three
-    budget = MIS_BUDGET  # the archive path paces itself with transport.API_BUDGET
     # MIS keeps about five days; older windows go to the API archive.
     chunking = Chunking(max_days=1, archive_after=timedelta(days=4))
     raw_columns = tuple(COLUMNS)
@@ -113,9 +110,6 @@ class Np6905RtSpp(Dataset):
     # a re-fetched document replaces the rows it held.
     revisions = RevisionPolicy.CORRECTIONS
     produces = ((Market.RT15, Product.SPP),)
-
-    def fetch(self, http: HttpFetcher, window: Window) -> list[RawResponse]:
-        return fetch_documents(http, self.name, SPEC, window)
 
     def parse(self, raws: Sequence[RawResponse]) -> pa.Table:
         return parse_rt_spp(self.name, raws)

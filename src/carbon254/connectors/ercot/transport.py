@@ -16,10 +16,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import ClassVar
 
 import pyarrow as pa
 
-from ..dataset import Window
+from ...core.markets import Iso
+from ..dataset import Dataset, Transport, Window
 from ..errors import MissingCredentials, NoData, PayloadError
 from ..http import HttpFetcher, RawResponse
 from ..payload import read_csv, read_zip_members
@@ -55,6 +57,7 @@ __all__ = [
     "TOKEN_URL",
     "ApiSession",
     "ErcotDocument",
+    "ErcotReport",
     "ReportSpec",
     "Stamp",
     "api_session",
@@ -258,3 +261,21 @@ def read_document(
         return pa.concat_tables(tables, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise PayloadError(raw.dataset, f"CSV members of {raw.url} disagree: {exc}") from None
+
+
+class ErcotReport(Dataset):
+    """An ERCOT report published as documents: what every ERCOT dataset shares.
+
+    Recent windows come from MIS document lists (no auth), older ones from the public
+    API archive (all three `ERCOT_API_*` variables); `spec` says which report and how a
+    document is placed in a window. Subclasses declare the rest and write `parse`.
+    """
+
+    iso = Iso.ERCOT
+    transport = Transport.DOC_LIST
+    auth = API_AUTH  # MIS needs none; the API archive path (older windows) needs all three
+    budget = MIS_BUDGET  # the archive path paces itself with API_BUDGET
+    spec: ClassVar[ReportSpec]
+
+    def fetch(self, http: HttpFetcher, window: Window) -> list[RawResponse]:
+        return fetch_documents(http, self.name, self.spec, window)

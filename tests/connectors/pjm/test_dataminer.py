@@ -15,7 +15,7 @@ import pytest
 from carbon254.connectors.dataset import Window
 from carbon254.connectors.errors import FetchError, MissingCredentials, PayloadError
 from carbon254.connectors.http import HttpFetcher, RawResponse
-from carbon254.connectors.pjm import _items, dataminer
+from carbon254.connectors.pjm import _items, _pages, dataminer
 from carbon254.connectors.pjm.lmp import raw_lmp_schema
 from carbon254.core.intervals import market_day
 from carbon254.core.markets import Iso
@@ -296,14 +296,14 @@ def _raw(body: bytes) -> RawResponse:
 
 def _exact(body: bytes, schema: pa.Schema) -> pa.Table:
     rows = json.loads(body)["items"]
-    return dataminer._from_pylist(_raw(body), rows, schema)
+    return _pages._from_pylist(_raw(body), rows, schema)
 
 
 @pytest.mark.parametrize("name", [p.name for p in sorted(FIXTURES.glob("lmp_rt_*_p*.json"))])
 def test_fast_decoding_equals_exact_json(name: str) -> None:
     body = (FIXTURES / name).read_bytes()
     schema = raw_lmp_schema("rt")
-    _envelope, data, begin, end = dataminer._split(_raw(body))
+    _envelope, data, begin, end = _pages._split(_raw(body))
     first = json.loads(data[begin : data.index(b"}", begin) + 1])
     fast = _items.decode_items(data, begin, end, schema, list(first))
     assert fast is not None, "the Data Miner layout must take the fast path"

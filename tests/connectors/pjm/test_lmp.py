@@ -17,7 +17,7 @@ import pytest
 from carbon254.connectors.dataset import Components, RevisionPolicy, Target, TimeRule, Window
 from carbon254.connectors.errors import PayloadError
 from carbon254.connectors.http import HttpFetcher, RawResponse
-from carbon254.connectors.pjm import _items, dataminer
+from carbon254.connectors.pjm import _items, _pages, dataminer
 from carbon254.connectors.pjm.lmp import DaHourlyLmp, RtFiveMinLmp, RtHourlyLmp
 from carbon254.connectors.registry import get_dataset
 from carbon254.core.intervals import market_day
@@ -253,7 +253,7 @@ def test_fixture_pages_take_the_fast_decoder(monkeypatch: pytest.MonkeyPatch) ->
         used.append(out is not None)
         return out
 
-    monkeypatch.setattr(dataminer, "decode_items", spy)
+    monkeypatch.setattr(_pages, "decode_items", spy)
     RT5.parse(
         pages("rt_fivemin_hrl_lmps", "2025-11-02")
         + pages("rt_unverified_fivemin_lmps", "2025-03-09")

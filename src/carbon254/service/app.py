@@ -1,35 +1,64 @@
-"""`create_app(store)`: the FastAPI application over one `PriceStore`."""
+"""`create_app(store)`: the FastAPI application over one `PriceStore`.
+
+The application is assembled from parts: `rest` (the `/api/v1` routers) and `graphql`
+(`/graphql`). `carbon254 serve` mounts every part on one port; `serve --service graphql`
+mounts one part on its historical port. Health, readiness and metrics are always there.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from .. import __version__
+from ..ingest.events import ChangeFeed, open_change_feed
 from ..store.base import PriceStore
 from .params import Limits
 from .problems import install_problem_handlers
 from .routes import health, instruments, prices
+from .settings import Settings
 
-__all__ = ["create_app"]
+__all__ = ["PARTS", "create_app"]
+
+PARTS = ("rest", "graphql")
+"""The parts an application can mount; `create_app(parts=...)` picks some."""
+
+# Routers of the `rest` part. Each module has one `router`.
+_REST_ROUTERS = (prices, instruments)
 
 
 def create_app(
-    store: PriceStore, *, owns_store: bool = False, limits: Limits | None = None
+    store: PriceStore,
+    *,
+    owns_store: bool = False,
+    limits: Limits | None = None,
+    settings: Settings | None = None,
+    changes: ChangeFeed | None = None,
+    parts: Collection[str] = PARTS,
 ) -> FastAPI:
     """The API over `store` (kept on `app.state.store`).
 
     With `owns_store=True` the store is closed when the application shuts down;
-    otherwise the caller keeps it and closes it.
+    otherwise the caller keeps it and closes it. `settings` default to the environment
+    (`Settings.from_env()`); `changes` is the change feed ingestion publishes to
+    (default: one opened from the settings' Redis URL, or an in-process feed).
     """
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        raise ValueError(f"unknown part(s) {sorted(unknown)}; known: {', '.join(PARTS)}")
+    settings = settings if settings is not None else Settings.from_env()
+    owns_feed = changes is None
+    feed = changes if changes is not None else open_change_feed(settings.redis_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
+            if owns_feed:
+                feed.close()
             if owns_store:
                 store.close()
 
@@ -42,7 +71,14 @@ def create_app(
     )
     app.state.store = store
     app.state.limits = limits or Limits()
+    app.state.settings = settings
+    app.state.changes = feed
+    app.state.parts = tuple(p for p in PARTS if p in parts)
     install_problem_handlers(app)
-    for module in (health, prices, instruments):
-        app.include_router(module.router)
+    app.include_router(health.router)
+    if "rest" in parts:
+        for module in _REST_ROUTERS:
+            app.include_router(module.router)
+    # Middleware: the last installed runs first. Requests pass metrics, then auth (which
+    # refuses before anything is served), then the response cache.
     return app

@@ -1,0 +1,162 @@
+"""Change events: ingestion announces which instruments a committed batch changed.
+
+Two things listen: the API's response cache (each instrument carries a generation number
+that a change bumps, so cached responses over that instrument stop matching) and live
+subscriptions (GraphQL, streaming clients), which push the new intervals.
+
+`LocalChangeFeed` serves one process (the embedded scheduler and the API together);
+a Redis-backed feed serves several (Airflow workers writing, API processes reading).
+`open_change_feed()` picks one from `CARBON254_REDIS_URL`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import orjson
+
+__all__ = [
+    "ChangeEvent",
+    "ChangeFeed",
+    "LocalChangeFeed",
+    "default_change_feed",
+    "open_change_feed",
+    "set_default_change_feed",
+]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeEvent:
+    """Instruments whose stored values a committed batch changed."""
+
+    instruments: tuple[str, ...]
+    dataset: str | None = None
+    batch_id: int | None = None
+    at: datetime = field(default_factory=_now)
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(
+            {
+                "instruments": list(self.instruments),
+                "dataset": self.dataset,
+                "batch_id": self.batch_id,
+                "at": self.at.astimezone(UTC).isoformat(),
+            }
+        )
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> ChangeEvent:
+        body = orjson.loads(data)
+        return cls(
+            instruments=tuple(body["instruments"]),
+            dataset=body.get("dataset"),
+            batch_id=body.get("batch_id"),
+            at=datetime.fromisoformat(body["at"]),
+        )
+
+
+class ChangeFeed(ABC):
+    """Per-instrument generations plus a stream of change events."""
+
+    @abstractmethod
+    def publish(self, event: ChangeEvent) -> None:
+        """Bump the generation of every instrument in `event`, then notify subscribers.
+
+        Called from ingestion threads after the batch committed; must not raise for a
+        feed that is down (the data is stored; only caches and pushes are late).
+        """
+
+    @abstractmethod
+    def generations(self, instruments: Sequence[str]) -> list[int]:
+        """The current generation of each instrument (0 if never bumped), in order."""
+
+    @abstractmethod
+    def subscribe(self) -> AsyncIterator[ChangeEvent]:
+        """Events published from now on, until the consumer stops iterating."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+
+class LocalChangeFeed(ChangeFeed):
+    """In-process feed: counters in a dict, one asyncio queue per subscriber."""
+
+    def __init__(self, queue_size: int = 1024) -> None:
+        self._lock = threading.Lock()
+        self._gens: dict[str, int] = {}
+        self._subscribers: set[tuple[asyncio.AbstractEventLoop, asyncio.Queue]] = set()
+        self._queue_size = queue_size
+
+    def publish(self, event: ChangeEvent) -> None:
+        with self._lock:
+            for instrument in event.instruments:
+                self._gens[instrument] = self._gens.get(instrument, 0) + 1
+            subscribers = list(self._subscribers)
+        for loop, queue in subscribers:
+            with contextlib.suppress(RuntimeError):  # the loop has closed
+                loop.call_soon_threadsafe(_offer, queue, event)
+
+    def generations(self, instruments: Sequence[str]) -> list[int]:
+        with self._lock:
+            return [self._gens.get(i, 0) for i in instruments]
+
+    async def subscribe(self) -> AsyncIterator[ChangeEvent]:
+        queue: asyncio.Queue[ChangeEvent] = asyncio.Queue(self._queue_size)
+        entry = (asyncio.get_running_loop(), queue)
+        with self._lock:
+            self._subscribers.add(entry)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            with self._lock:
+                self._subscribers.discard(entry)
+
+
+def _offer(queue: asyncio.Queue, event: ChangeEvent) -> None:
+    """A slow subscriber loses its oldest event rather than blocking ingestion."""
+    if queue.full():
+        with contextlib.suppress(asyncio.QueueEmpty):
+            queue.get_nowait()
+    queue.put_nowait(event)
+
+
+_default: ChangeFeed | None = None
+_default_lock = threading.Lock()
+
+
+def open_change_feed(redis_url: str | None = None) -> ChangeFeed:
+    """A Redis feed when a URL is given or `CARBON254_REDIS_URL` is set, else a local one."""
+    url = redis_url or os.environ.get("CARBON254_REDIS_URL")
+    if url:
+        from ._redis_feed import RedisChangeFeed
+
+        return RedisChangeFeed(url)
+    return LocalChangeFeed()
+
+
+def default_change_feed() -> ChangeFeed:
+    """The process's feed, which ingestion publishes to (opened on first use)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = open_change_feed()
+        return _default
+
+
+def set_default_change_feed(feed: ChangeFeed | None) -> None:
+    """Install `feed` as the process's feed (the API does, so both sides share one)."""
+    global _default
+    with _default_lock:
+        _default = feed

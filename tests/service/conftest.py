@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from carbon254.service import create_app
+from carbon254.service.settings import Settings
 from carbon254.store.base import PriceStore
 
 from .service_helpers import (
@@ -56,5 +57,7 @@ def seeded(store: PriceStore) -> PriceStore:
 @pytest.fixture
 def client(seeded: PriceStore, live_server: Callable[[FastAPI], str]) -> Iterator[httpx.Client]:
     """An httpx client on a live server over the seeded store."""
-    with httpx.Client(base_url=live_server(create_app(seeded)), timeout=10.0) as http:
+    with httpx.Client(
+        base_url=live_server(create_app(seeded, settings=Settings(auth=False))), timeout=10.0
+    ) as http:
         yield http

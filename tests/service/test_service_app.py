@@ -8,6 +8,7 @@ import httpx
 import pyarrow as pa
 
 from carbon254.service import create_app
+from carbon254.service.settings import Settings
 from carbon254.store.base import PriceStore
 
 from .service_helpers import CAISO_DA, ERCOT_RT15, PJM_DA, open_duckdb, run_server
@@ -62,12 +63,12 @@ def test_owned_store_is_closed_on_shutdown(tmp_path: Path) -> None:
     closed: list[bool] = []
     close = store.close
     store.close = lambda: (closed.append(True), close())[1]  # type: ignore[method-assign]
-    with run_server(create_app(store, owns_store=True)) as base:
+    with run_server(create_app(store, owns_store=True, settings=Settings(auth=False))) as base:
         assert httpx.get(f"{base}/health").status_code == 200
     assert closed == [True]
 
 
 def test_borrowed_store_stays_open(store: PriceStore) -> None:
-    with run_server(create_app(store)) as base:
+    with run_server(create_app(store, settings=Settings(auth=False))) as base:
         assert httpx.get(f"{base}/health").status_code == 200
     assert store.status().schema_version >= 1  # still usable

@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from carbon254.service import create_app
+from carbon254.service.settings import Settings
 
 from .service_helpers import PJM_DA, open_duckdb
 
@@ -127,7 +128,7 @@ def test_unexpected_error_is_a_bare_500(
         raise RuntimeError("secret internal detail")
 
     store.read_prices = explode  # type: ignore[method-assign]
-    base = live_server(create_app(store, owns_store=True))
+    base = live_server(create_app(store, owns_store=True, settings=Settings(auth=False)))
     response = httpx.get(f"{base}/api/v1/prices", params={"instruments": PJM_DA, **DAY})
     body = _problem(response, 500)
     assert "secret" not in response.text and "Traceback" not in response.text
@@ -143,7 +144,7 @@ def test_health_reports_broken_store(tmp_path: Path, live_server: Callable[[Fast
         raise OSError("disk on fire")
 
     store.schema_version = sick  # type: ignore[method-assign]
-    base = live_server(create_app(store, owns_store=True))
+    base = live_server(create_app(store, owns_store=True, settings=Settings(auth=False)))
     response = httpx.get(f"{base}/api/v1/health")
     assert "store check failed" in _problem(response, 503)["detail"]
     assert "disk on fire" not in response.text
@@ -158,7 +159,11 @@ def test_a_result_over_the_row_limit_is_a_422(
 
     store = open_duckdb(tmp_path / "rows.duckdb")
     store.upsert_prices(day_prices(PJM_DA, date(2024, 11, 3)), source="test")
-    base = live_server(create_app(store, owns_store=True, limits=Limits(max_rows=10)))
+    base = live_server(
+        create_app(
+            store, owns_store=True, limits=Limits(max_rows=10), settings=Settings(auth=False)
+        )
+    )
     response = httpx.get(f"{base}/api/v1/prices", params={"instruments": PJM_DA, **DAY})
     body = _problem(response, 422)
     assert "more than 10 rows" in body["detail"] and "narrow" in body["detail"]

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from carbon254.core import PRICE_SCHEMA, Iso, market_day
 from carbon254.service import create_app
+from carbon254.service.settings import Settings
 from carbon254.store.base import PriceStore
 
 from .service_helpers import (
@@ -140,7 +141,7 @@ def test_as_of_returns_value_before_revision(
     time.sleep(0.05)
     store.upsert_prices(price_table(PJM_DA, hour, [47.25]), source="revised")
 
-    base = live_server(create_app(store))
+    base = live_server(create_app(store, settings=Settings(auth=False)))
     params = {"instruments": PJM_DA, "start": "2024-11-03T15:00Z", "end": "2024-11-03T16:00Z"}
     latest = httpx.get(f"{base}/api/v1/prices", params=params).json()
     assert latest["columns"]["value"] == [47.25]

@@ -17,9 +17,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[server,dev]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
+# The demo serves without authentication (CARBON254_AUTH=off, logged loudly at start).
 run: venv
 	$(VENV)/bin/carbon254 demo load --if-empty
-	$(VENV)/bin/carbon254 serve --port $(PORT) $(if $(filter 1,$(SCHEDULER)),,--no-scheduler)
+	CARBON254_AUTH=$${CARBON254_AUTH:-off} \
+		$(VENV)/bin/carbon254 serve --port $(PORT) $(if $(filter 1,$(SCHEDULER)),,--no-scheduler)
 
 test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)

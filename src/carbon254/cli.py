@@ -99,14 +99,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UsageError(
             f"serving needs the server extras: pip install 'carbon254[server]' ({exc})"
         ) from None
+    from .service.services import DEFAULT_PORT, ServiceNotBuilt, resolve_service
+
+    port, what, scheduler = args.port, "API", not args.no_scheduler
+    if args.service is not None:
+        try:
+            chosen = resolve_service(args.service)
+        except ServiceNotBuilt as exc:
+            raise UsageError(str(exc)) from None
+        port = chosen.port if port is None else port
+        what, scheduler = f"{chosen.title} service", False
+    port = DEFAULT_PORT if port is None else port
     shown = "localhost" if args.host in ("127.0.0.1", "0.0.0.0") else args.host
-    print(f"carbon254 API on http://{shown}:{args.port}  (OpenAPI docs: /docs)", flush=True)
+    print(f"carbon254 {what} on http://{shown}:{port}  (OpenAPI docs: /docs)", flush=True)
     serve(
         args.store,
         host=args.host,
-        port=args.port,
+        port=port,
         log_level=args.log_level,
-        scheduler=not args.no_scheduler,
+        scheduler=scheduler,
+        service=args.service,
     )
     return 0
 
@@ -150,7 +162,16 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve the API (one process; see docs)")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--port", type=int, default=None, help="default 8000, or the service's historical port"
+    )
+    serve.add_argument(
+        "--service",
+        metavar="NAME",
+        help="serve one service alone on its historical port: ml (8006), graphql (8007), "
+        "risk (8008), lmp (8009); a service whose engine is not built yet is refused; "
+        "no ingestion scheduler runs in a single-service process",
+    )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.add_argument(
         "--no-scheduler",

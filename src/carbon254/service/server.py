@@ -6,7 +6,8 @@ import logging
 
 import uvicorn
 
-from .app import create_app
+from .app import PARTS, create_app
+from .services import DEFAULT_PORT, resolve_service
 
 __all__ = ["serve"]
 
@@ -14,10 +15,11 @@ __all__ = ["serve"]
 def serve(
     store_url: str | None = None,
     host: str = "127.0.0.1",
-    port: int = 8000,
+    port: int | None = None,
     *,
     log_level: str = "info",
     scheduler: bool = False,
+    service: str | None = None,
 ) -> None:
     """Open the store at `store_url` (default: the DuckDB file in the user's data
     directory) and serve the API on `host:port` until interrupted.
@@ -31,9 +33,19 @@ def serve(
     With `scheduler=True` the ingestion jobs run in this process too, on the same store
     (`ingest.scheduler`; `CARBON254_SCHEDULER=off` still disables them), and stop
     cleanly before the store closes.
+
+    With `service` (`ml`, `graphql`, `risk`, `lmp`) only that service is mounted, on its
+    historical port unless `port` says otherwise; `ServiceNotBuilt` if its engine does not
+    exist yet (raised before the store is opened).
     """
     from ..store import open_store  # the factory lives with the backends
 
+    parts = PARTS
+    if service is not None:
+        chosen = resolve_service(service)
+        parts = chosen.parts
+        port = chosen.port if port is None else port
+    port = DEFAULT_PORT if port is None else port
     store = open_store(store_url)
     jobs = None
     try:
@@ -41,7 +53,7 @@ def serve(
             from ..ingest.scheduler import start_embedded
 
             jobs = start_embedded(store, log_level=log_level)
-        app = create_app(store)
+        app = create_app(store, parts=parts)
         uvicorn.run(app, host=host, port=port, workers=1, log_level=log_level)
     finally:
         if jobs is None or jobs.stop():

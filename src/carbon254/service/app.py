@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from .. import __version__
 from ..ingest.events import ChangeFeed, open_change_feed
 from ..store.base import PriceStore
+from .openapi import install_openapi
 from .params import Limits
 from .problems import install_problem_handlers
 from .routes import health, instruments, prices
@@ -75,6 +76,7 @@ def create_app(
     app.state.changes = feed
     app.state.parts = tuple(p for p in PARTS if p in parts)
     install_problem_handlers(app)
+    install_openapi(app, auth=settings.auth)
     app.include_router(health.router)
     if "rest" in parts:
         for module in _REST_ROUTERS:

@@ -9,6 +9,7 @@ returns, how a market day is bucketed — lives once in `_writes` (with `_lineag
 
 from __future__ import annotations
 
+from ._apikeys import SqlApiKeys
 from ._directory import SqlDirectory
 from ._inventory import SqlInventory
 from ._jobs import SqlJobs
@@ -20,5 +21,7 @@ from ._writes import SqlWrites
 __all__ = ["SqlStore"]
 
 
-class SqlStore(SqlWrites, SqlRecords, SqlJobs, SqlQuality, SqlDirectory, SqlReads, SqlInventory):
+class SqlStore(
+    SqlWrites, SqlRecords, SqlJobs, SqlQuality, SqlDirectory, SqlReads, SqlInventory, SqlApiKeys
+):
     """A complete `PriceStore` once a backend fills in the primitives."""

@@ -19,6 +19,7 @@ import pyarrow as pa
 from ..core import InstrumentId, Iso, Market, Product
 
 __all__ = [
+    "ApiKey",
     "BatchResult",
     "DuplicateRowError",
     "Freq",
@@ -423,3 +424,55 @@ class PriceStore(ABC):
         self, iso: Iso | str, market: Market | str, product: Product | str
     ) -> datetime | None:
         """The latest interval_start stored for iso/market/product (ingest lag), or None."""
+
+    # -- API keys (service/auth) ---------------------------------------------------------
+    @abstractmethod
+    def create_api_key(
+        self,
+        key_id: str,
+        name: str,
+        secret_sha256: str,
+        scopes: Sequence[str],
+        *,
+        expires_at: datetime | None = None,
+        rate_limit_per_minute: int | None = None,
+    ) -> ApiKey:
+        """Store a new API key by its public id and the SHA-256 of the whole key (never the
+        secret); `InvalidArgument` if the id is taken. Committed at once."""
+
+    @abstractmethod
+    def api_key(self, key_id: str) -> ApiKey | None:
+        """The key with this id (revoked or expired ones too), or None: what a request's
+        key is verified against."""
+
+    @abstractmethod
+    def api_keys(self) -> list[ApiKey]:
+        """Every key, newest first."""
+
+    @abstractmethod
+    def revoke_api_key(self, key_id: str) -> bool:
+        """Revoke the key now (a second revoke keeps the first time); False if no such key."""
+
+    @abstractmethod
+    def touch_api_key(self, key_id: str, at: datetime) -> None:
+        """Record a use of the key (last_used_at). Callers throttle this: it is a write."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """A stored API key: its public id, what it may do, and only the hash of its secret."""
+
+    key_id: str
+    name: str
+    scopes: tuple[str, ...]
+    secret_sha256: str
+    created_at: datetime
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+    rate_limit_per_minute: int | None = None
+    """None: the service's default limit."""
+
+    def usable(self, now: datetime) -> bool:
+        """Neither revoked nor expired at `now`."""
+        return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)

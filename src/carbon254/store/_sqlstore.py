@@ -10,6 +10,7 @@ returns, how a market day is bucketed — lives once in `_writes` (with `_lineag
 from __future__ import annotations
 
 from ._apikeys import SqlApiKeys
+from ._curves import SqlCurves
 from ._directory import SqlDirectory
 from ._inventory import SqlInventory
 from ._jobs import SqlJobs
@@ -22,6 +23,14 @@ __all__ = ["SqlStore"]
 
 
 class SqlStore(
-    SqlWrites, SqlRecords, SqlJobs, SqlQuality, SqlDirectory, SqlReads, SqlInventory, SqlApiKeys
+    SqlWrites,
+    SqlRecords,
+    SqlJobs,
+    SqlQuality,
+    SqlDirectory,
+    SqlReads,
+    SqlInventory,
+    SqlApiKeys,
+    SqlCurves,
 ):
     """A complete `PriceStore` once a backend fills in the primitives."""

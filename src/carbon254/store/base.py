@@ -457,6 +457,34 @@ class PriceStore(ABC):
     def touch_api_key(self, key_id: str, at: datetime) -> None:
         """Record a use of the key (last_used_at). Callers throttle this: it is a write."""
 
+    # -- forward-curve marks (service/curves) ------------------------------------------
+    @abstractmethod
+    def upsert_curve_marks(
+        self, curve: str, marks: pa.Table, *, source: str, uploaded_by: str | None = None
+    ) -> MarkResult:
+        """Store one upload of marks for `curve` (an instrument id): columns month (date32,
+        first of the month), peak ('on'/'off'), price (finite), no (month, peak) twice;
+        anything else raises `InvalidArgument` before a write. A (month, peak) whose
+        price differs from the current mark supersedes it (kept, with the version that
+        replaced it); an upload that changes nothing writes nothing and returns the
+        version already holding those marks."""
+
+    @abstractmethod
+    def read_curve_marks(
+        self, curve: str, *, as_of: datetime | None = None, revisions: bool = False
+    ) -> pa.Table:
+        """The marks of `curve` held at `as_of` (default: now), by month then peak:
+        curve, month, peak, price, version, source, committed_at, superseded_by,
+        superseded_at. `revisions=True` adds every earlier mark held by then, with who
+        superseded it."""
+
+    @abstractmethod
+    def curve_catalogue(self, instruments: Sequence[str] | None = None) -> pa.Table:
+        """Instruments that can have curves (a directory version of their location is a
+        HUB) and curves that have marks: instrument, iso, market, product, location,
+        name, hub, first_interval, last_interval, marks (current count),
+        marks_committed_at."""
+
 
 @dataclass(frozen=True, slots=True)
 class ApiKey:
@@ -476,3 +504,20 @@ class ApiKey:
     def usable(self, now: datetime) -> bool:
         """Neither revoked nor expired at `now`."""
         return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
+
+
+@dataclass(frozen=True, slots=True)
+class MarkResult:
+    """What one upload of curve marks did; `changed` False when it wrote nothing."""
+
+    curve: str
+    version: int  # the upload's version, or the one already holding identical marks
+    committed_at: datetime
+    rows_received: int
+    rows_inserted: int
+    rows_superseded: int
+    rows_unchanged: int
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.rows_inserted or self.rows_superseded)

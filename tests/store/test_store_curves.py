@@ -159,6 +159,14 @@ def test_catalogue_lists_hubs_and_marked_curves(store):
         (HUB, True, 0),
     ]
     assert catalogue[0]["marks_committed_at"] == result.committed_at
-    only = store.curve_catalogue([HUB]).to_pylist()
-    assert [r["instrument"] for r in only] == [HUB]
+    # asked by id: the ones the store knows, hub or not, and marked ones; others absent
+    asked = store.curve_catalogue([HUB, NODE, "PJM.DA.LMP.NOWHERE"]).to_pylist()
+    assert [(r["instrument"], r["hub"], r["name"]) for r in asked] == [
+        (NODE, False, "Some Bus"),
+        (HUB, True, "Western Hub"),
+    ]
+    store.upsert_curve_marks("PJM.DA.LMP.NEVER PRICED", marks((JAN, "on", 1.0)), source="x")
+    unpriced = store.curve_catalogue(["PJM.DA.LMP.NEVER PRICED"]).to_pylist()
+    assert [(r["hub"], r["marks"], r["last_interval"]) for r in unpriced] == [(False, 1, None)]
+    assert len(store.curve_catalogue()) == 3
     assert store.curve_catalogue([]).num_rows == 0

@@ -54,8 +54,13 @@ CURVE_CATALOGUE_SCHEMA = pa.schema(
         pa.field("marks_committed_at", UTC_TS),  # when the latest of them was committed
     ]
 )
-_EXTRA = ("hub", "marks", "marks_committed_at")
-_HUBS = pa.schema([f for f in CURVE_CATALOGUE_SCHEMA if f.name not in _EXTRA])
+_KNOWN = pa.schema(
+    [
+        f if f.name != "hub" else pa.field("hub", pa.int32())
+        for f in CURVE_CATALOGUE_SCHEMA
+        if f.name not in ("marks", "marks_committed_at")
+    ]
+)
 _MARKED = pa.schema([("curve", pa.string()), ("marks", pa.int64()), ("at", UTC_TS)])
 _CURRENT = pa.schema(
     [
@@ -231,60 +236,55 @@ class SqlCurves(SqlBackend):
         ids = None if instruments is None else sorted({_curve_id(i) for i in instruments})
         if ids == []:
             return CURVE_CATALOGUE_SCHEMA.empty_table()
-        only = "" if ids is None else f" AND {{col}} IN ({', '.join(quote(i) for i in ids)})"
+        listed = "" if ids is None else ", ".join(quote(i) for i in ids)
         ts = self._ts_out
-        hub = (
-            "SELECT 1 FROM locations l WHERE l.iso = i.iso AND l.location = i.location "
-            "AND l.location_type = 'HUB'"
-        )
-        hubs = self._fetch(
-            "SELECT i.instrument, i.iso, i.market, i.product, i.location, "
-            f"(SELECT l.name FROM locations l WHERE l.iso = i.iso AND l.location = i.location "
-            "ORDER BY l.effective_date DESC LIMIT 1) AS name, "
-            f"{ts('i.first_interval')} AS first_interval, "
-            f"{ts('i.last_interval')} AS last_interval FROM instruments i "
-            f"WHERE EXISTS ({hub}){only.format(col='i.instrument')}",
-            _HUBS,
+        is_hub = (
+            "EXISTS (SELECT 1 FROM locations l WHERE l.iso = i.iso AND l.location = i.location "
+            "AND l.location_type = 'HUB')"
         )
         marked = self._fetch(
             f"SELECT m.curve, count(*) AS marks, {ts('max(v.committed_at)')} AS at "
             "FROM curve_marks m JOIN curve_mark_versions v ON v.version = m.version "
-            f"WHERE m.superseded_by IS NULL{only.format(col='m.curve')} GROUP BY m.curve",
+            "WHERE m.superseded_by IS NULL"
+            + ("" if ids is None else f" AND m.curve IN ({listed})")
+            + " GROUP BY m.curve",
             _MARKED,
         )
-        return _catalogue(self, hubs, marked)
-
-
-def _catalogue(store: SqlBackend, hubs: pa.Table, marked: pa.Table) -> pa.Table:
-    """Hubs and marked curves, one row each, by instrument id."""
-    rows = {
-        r["instrument"]: {**r, "hub": True, "marks": 0, "marks_committed_at": None}
-        for r in hubs.to_pylist()
-    }
-    others = [c for c in marked["curve"].to_pylist() if c not in rows]
-    if others:  # marked curves that are not (or no longer) hubs: what the store knows
-        known = store._fetch(
-            "SELECT i.instrument, i.iso, i.market, i.product, i.location, NULL AS name, "
-            f"{store._ts_out('i.first_interval')} AS first_interval, "
-            f"{store._ts_out('i.last_interval')} AS last_interval FROM instruments i "
-            f"WHERE i.instrument IN ({', '.join(quote(c) for c in others)})",
-            _HUBS,
+        if ids is None:
+            where = f"{is_hub} OR i.instrument IN (SELECT curve FROM curve_marks)"
+        else:
+            where = f"i.instrument IN ({listed})"
+        known = self._fetch(
+            "SELECT i.instrument, i.iso, i.market, i.product, i.location, "
+            "(SELECT l.name FROM locations l WHERE l.iso = i.iso AND l.location = i.location "
+            "ORDER BY l.effective_date DESC LIMIT 1) AS name, "
+            f"CASE WHEN {is_hub} THEN 1 ELSE 0 END AS hub, "
+            f"{ts('i.first_interval')} AS first_interval, "
+            f"{ts('i.last_interval')} AS last_interval FROM instruments i WHERE {where}",
+            _KNOWN,
         )
-        found = {r["instrument"]: r for r in known.to_pylist()}
-        for curve in others:
-            iid = InstrumentId.parse(curve)
-            base = found.get(curve) or {
-                "instrument": curve,
+        return _catalogue(known, marked)
+
+
+def _catalogue(known: pa.Table, marked: pa.Table) -> pa.Table:
+    """One row per instrument: the known ones, then marked curves the store never priced."""
+    rows = {
+        r["instrument"]: {**r, "hub": bool(r["hub"]), "marks": 0, "marks_committed_at": None}
+        for r in known.to_pylist()
+    }
+    for r in marked.to_pylist():
+        if r["curve"] not in rows:
+            iid = InstrumentId.parse(r["curve"])
+            rows[r["curve"]] = {
+                "instrument": r["curve"],
                 "iso": iid.iso.value,
                 "market": iid.market.value,
                 "product": iid.product.value,
                 "location": iid.location,
                 "name": None,
+                "hub": False,
                 "first_interval": None,
                 "last_interval": None,
             }
-            rows[curve] = {**base, "hub": False, "marks": 0, "marks_committed_at": None}
-    for r in marked.to_pylist():
         rows[r["curve"]].update(marks=r["marks"], marks_committed_at=r["at"])
-    ordered = [rows[k] for k in sorted(rows)]
-    return pa.Table.from_pylist(ordered, schema=CURVE_CATALOGUE_SCHEMA)
+    return pa.Table.from_pylist([rows[k] for k in sorted(rows)], schema=CURVE_CATALOGUE_SCHEMA)

@@ -481,9 +481,10 @@ class PriceStore(ABC):
     @abstractmethod
     def curve_catalogue(self, instruments: Sequence[str] | None = None) -> pa.Table:
         """Instruments that can have curves (a directory version of their location is a
-        HUB) and curves that have marks: instrument, iso, market, product, location,
-        name, hub, first_interval, last_interval, marks (current count),
-        marks_committed_at."""
+        HUB) and curves that have marks, by id: instrument, iso, market, product,
+        location, name, hub, first_interval, last_interval, marks (current count),
+        marks_committed_at. With `instruments`, those of them the store knows (hub or
+        not: `hub` says) or holds marks for; others are absent."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -183,6 +183,9 @@ def _parser() -> argparse.ArgumentParser:
     from .cli_ingest import add_commands  # ingest, backfill, quality, jobs
 
     add_commands(commands)
+    from .cli_apikey import add_commands as add_apikey_commands  # apikey create|list|revoke
+
+    add_apikey_commands(commands)
     return parser
 
 

@@ -4,6 +4,8 @@ hash is kept; bad arguments are `InvalidArgument`."""
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -89,3 +91,29 @@ def test_a_taken_id_is_refused(store: PriceStore) -> None:
         store.create_api_key("abcd1234", "other", DIGEST, ["read"])
     with pytest.raises(InvalidArgument):
         store.api_key("no such id!")
+
+
+def test_concurrent_writes_to_one_key(store: PriceStore) -> None:
+    """A revoke meeting the background touch of the same key (DuckDB alone would refuse
+    the second of two concurrent updates of a row)."""
+    store.create_api_key("abcd1234", "n", DIGEST, ["read"])
+    errors: list[Exception] = []
+
+    def repeat(action: Callable[[], object]) -> None:
+        for _ in range(40):
+            try:
+                action()
+            except Exception as exc:
+                errors.append(exc)
+
+    at = datetime(2026, 5, 1, tzinfo=UTC)
+    threads = [
+        threading.Thread(target=repeat, args=(lambda: store.touch_api_key("abcd1234", at),)),
+        threading.Thread(target=repeat, args=(lambda: store.revoke_api_key("abcd1234"),)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert store.api_key("abcd1234").last_used_at == at

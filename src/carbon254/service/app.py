@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from .. import __version__
 from ..ingest.events import ChangeFeed, open_change_feed
 from ..store.base import PriceStore
+from .auth import install_auth
 from .openapi import install_openapi
 from .params import Limits
 from .problems import install_problem_handlers
@@ -83,4 +84,5 @@ def create_app(
             app.include_router(module.router)
     # Middleware: the last installed runs first. Requests pass metrics, then auth (which
     # refuses before anything is served), then the response cache.
+    install_auth(app)
     return app

@@ -2,14 +2,19 @@
 
 Every statement commits on its own (`_autocommit`), outside any ingest batch and its
 writer lock: creating, revoking or touching a key must neither wait behind a long price
-batch nor be rolled back with one. The store knows nothing of the key's format or of
-what a scope means; `service.auth.apikeys` does.
+batch nor be rolled back with one. Writes to this table take a lock of their own: DuckDB
+refuses two concurrent updates of one row ("Conflict on tuple deletion") where PostgreSQL
+would make the second wait, and a revoke can meet the background touch of the same key.
+
+The store knows nothing of the key's format or of what a scope means;
+`service.auth.apikeys` does.
 """
 
 from __future__ import annotations
 
 import operator
 import re
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -78,6 +83,12 @@ def _record(row: tuple) -> ApiKey:
 
 
 class SqlApiKeys(SqlBackend):
+    _api_key_writes = threading.Lock()  # one process writes a DuckDB file; cheap statements
+
+    def _write_api_keys(self, sql: str) -> list[tuple]:
+        with self._api_key_writes:
+            return self._autocommit(sql)
+
     def create_api_key(
         self,
         key_id: str,
@@ -97,7 +108,7 @@ class SqlApiKeys(SqlBackend):
             expires = self._literal(as_utc(expires_at, "expires_at"))
         if self.api_key(key_id) is not None:
             raise InvalidArgument(f"API key id {key_id!r} is already taken")
-        rows = self._autocommit(
+        rows = self._write_api_keys(
             f"INSERT INTO api_keys ({_COLUMNS}) VALUES ({_key_id(key_id)}, "
             f"{quote(name.strip(), 'name')}, {_scopes(scopes)}, '{secret_sha256}', "
             f"{self._literal(now_utc())}, {expires}, NULL, NULL, "
@@ -114,14 +125,14 @@ class SqlApiKeys(SqlBackend):
         return [_record(row) for row in rows]
 
     def revoke_api_key(self, key_id: str) -> bool:
-        rows = self._autocommit(
+        rows = self._write_api_keys(
             f"UPDATE api_keys SET revoked_at = coalesce(revoked_at, "
             f"{self._literal(now_utc())}) WHERE key_id = {_key_id(key_id)} RETURNING key_id"
         )
         return bool(rows)
 
     def touch_api_key(self, key_id: str, at: datetime) -> None:
-        self._autocommit(
+        self._write_api_keys(
             f"UPDATE api_keys SET last_used_at = {self._literal(as_utc(at, 'at'))} "
             f"WHERE key_id = {_key_id(key_id)} RETURNING key_id"
         )

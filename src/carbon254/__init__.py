@@ -1,10 +1,71 @@
 """carbon254: North American power-market data and analytics.
 
-`import carbon254` stays light: it loads the core vocabulary only, never the server.
+`import carbon254` stays light: it loads the core vocabulary only, never the server. The
+SDK (`carbon254.Client`, `carbon254.AsyncClient`, the errors) loads on first use.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from .core import InstrumentId, Iso, LocationType, Market, Product
 
+if TYPE_CHECKING:
+    from .client import (
+        AsyncClient,
+        AuthenticationError,
+        Carbon254Error,
+        Client,
+        NotFound,
+        PermissionDenied,
+        RateLimitError,
+        ServerError,
+        Timeout,
+        TransportError,
+        ValidationError,
+    )
+
 __version__ = "0.1.0"
 
-__all__ = ["InstrumentId", "Iso", "LocationType", "Market", "Product", "__version__"]
+_SDK = (
+    "AsyncClient",
+    "AuthenticationError",
+    "Carbon254Error",
+    "Client",
+    "NotFound",
+    "PermissionDenied",
+    "RateLimitError",
+    "ServerError",
+    "Timeout",
+    "TransportError",
+    "ValidationError",
+)
+
+__all__ = [
+    "AsyncClient",
+    "AuthenticationError",
+    "Carbon254Error",
+    "Client",
+    "InstrumentId",
+    "Iso",
+    "LocationType",
+    "Market",
+    "NotFound",
+    "PermissionDenied",
+    "Product",
+    "RateLimitError",
+    "ServerError",
+    "Timeout",
+    "TransportError",
+    "ValidationError",
+    "__version__",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The SDK (httpx, pydantic) loads when first touched, not on `import carbon254`.
+    if name in _SDK:
+        from . import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'carbon254' has no attribute {name!r}")

@@ -196,3 +196,13 @@ def test_refusals():
         build_curve(hist.set_column(0, "interval_start", hist["interval_start"].cast(
             pa.timestamp("us"))), PJM, as_of=AS_OF)  # fmt: skip
     assert utc(2026, 1, 1).tzinfo is not None
+
+
+def test_a_pandas_frame_gives_the_same_curve():
+    hist = history(PJM, START, AS_OF, _block_level)
+    frame = hist.to_pandas()
+    frame.index = frame.index * 3  # an index of its own is not a column
+    np.testing.assert_array_equal(
+        build_curve(frame, PJM, as_of=AS_OF).table["price"],
+        build_curve(hist, PJM, as_of=AS_OF).table["price"],
+    )

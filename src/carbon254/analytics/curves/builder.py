@@ -27,7 +27,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ...core import Iso
-from .calendar import local_month_keys, month_bounds, month_hours, month_of_key
+from .calendar import local_month_keys, month_bounds, month_hours, month_key, month_of_key
 from .history import PEAKS, Intervals, MonthGrid, intervals_from, monthly_grid
 
 __all__ = [
@@ -51,8 +51,6 @@ CURVE_SCHEMA = pa.schema(
         pa.field("hours", pa.int32(), nullable=False),  # hours of this peak type in the month
     ]
 )
-
-_US = 1_000_000
 
 
 class InsufficientHistory(ValueError):
@@ -216,7 +214,7 @@ def build_curve(
 
     as_of_month = int(local_month_keys(iso, np.array([_micros(as_of)]))[0])
     first = month_of_key(as_of_month + 1) if start is None else date(start.year, start.month, 1)
-    keys = np.arange(first.year * 12 + first.month - 1, first.year * 12 + first.month - 1 + months)
+    keys = np.arange(month_key(first), month_key(first) + months)
     prices = level * shape.factors[keys % 12]  # (months, 2)
     sources = np.full((months, 2), "history", dtype=object)
     years: list[int | None] = [len(shape.blocks)] * (2 * months)

@@ -59,7 +59,9 @@ def _timestamps(table: pa.Table, name: str, what: str) -> np.ndarray:
 
 def intervals_from(frame: pa.Table | pd.DataFrame, iso: Iso, what: str = "history") -> Intervals:
     """Validated arrays of `frame`; rows with a null or non-finite value are dropped."""
-    table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, False)
+    table = (
+        frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+    )
     if "value" not in table.column_names:
         raise ValueError(f"{what} needs a column 'value'")
     start = _timestamps(table, "interval_start", what)

@@ -16,10 +16,11 @@ from .. import __version__
 from ..ingest.events import ChangeFeed, open_change_feed
 from ..store.base import PriceStore
 from .auth import install_auth
+from .metrics import install_metrics
 from .openapi import install_openapi
 from .params import Limits
 from .problems import install_problem_handlers
-from .routes import health, instruments, prices
+from .routes import health, instruments, lineage, prices, quality
 from .settings import Settings
 
 __all__ = ["PARTS", "create_app"]
@@ -28,7 +29,7 @@ PARTS = ("rest", "graphql")
 """The parts an application can mount; `create_app(parts=...)` picks some."""
 
 # Routers of the `rest` part. Each module has one `router`.
-_REST_ROUTERS = (prices, instruments)
+_REST_ROUTERS = (prices, instruments, quality, lineage)
 
 
 def create_app(
@@ -85,4 +86,5 @@ def create_app(
     # Middleware: the last installed runs first. Requests pass metrics, then auth (which
     # refuses before anything is served), then the response cache.
     install_auth(app)
+    install_metrics(app)
     return app

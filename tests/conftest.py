@@ -108,3 +108,22 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def store(store_url: str) -> Iterator[PriceStore]:
     with open_store(store_url) as opened:
         yield opened
+
+
+REDIS_URL = os.environ.get("CARBON254_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """URL of a reachable Redis server, or skip. Tests use their own key namespace on it
+    (never FLUSHDB: other runs share the server) and delete their keys afterwards."""
+    try:
+        import redis
+    except ImportError:
+        missing("Redis", "redis-py is not installed", "CARBON254_REQUIRE_SERVICES")
+    try:
+        with redis.Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2) as r:
+            r.ping()
+    except (redis.RedisError, OSError) as exc:
+        missing("Redis", f"{REDIS_URL}: {exc}", "CARBON254_REQUIRE_SERVICES")
+    return REDIS_URL

@@ -49,6 +49,7 @@ from .demo_shapes import (
     stack_price,
     week_factor,
 )
+from .events import announce_prices
 
 if TYPE_CHECKING:
     from ..store.base import BatchResult, LocationResult, PriceStore
@@ -147,6 +148,9 @@ def load_demo(store: PriceStore, **generate_kwargs: Any) -> DemoLoadResult:
     market = generate_demo_market(**generate_kwargs)
     located = store.upsert_locations(market.locations)
     batches = tuple(store.upsert_prices(t, source=market.source) for t in market.price_tables())
+    for table, batch in zip(market.price_tables(), batches, strict=True):
+        if batch.changed:
+            announce_prices(table, dataset=market.source, batch_id=batch.batch_id)
     return DemoLoadResult(
         market.source, market.locations.num_rows, market.row_count, located, batches
     )

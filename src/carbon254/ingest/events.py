@@ -7,29 +7,61 @@ subscriptions (GraphQL, streaming clients), which push the new intervals.
 `LocalChangeFeed` serves one process (the embedded scheduler and the API together);
 a Redis-backed feed serves several (Airflow workers writing, API processes reading).
 `open_change_feed()` picks one from `CARBON254_REDIS_URL`.
+
+Every publish also bumps the pseudo-instrument `ALL` ("*"), the generation of answers
+that cover every instrument (the latest price of all of them). A feed's `epoch` names
+its counters' lifetime: when the counters are lost (a Redis restart without
+persistence, an eviction), the epoch changes, so no cached answer keyed by an old
+count can match again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, NamedTuple
 
 import orjson
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 __all__ = [
+    "ALL",
     "ChangeEvent",
     "ChangeFeed",
+    "FeedUnavailable",
+    "Generations",
     "LocalChangeFeed",
+    "announce_prices",
     "default_change_feed",
     "open_change_feed",
     "set_default_change_feed",
 ]
+
+ALL = "*"
+"""Pseudo-instrument whose generation every publish bumps."""
+
+log = logging.getLogger("carbon254.ingest.events")
+
+
+class FeedUnavailable(RuntimeError):
+    """The feed's counters cannot be read (its Redis is down); callers must not guess."""
+
+
+class Generations(NamedTuple):
+    """Generations of some instruments, read together, and the counters' epoch."""
+
+    epoch: str
+    values: list[int]
 
 
 def _now() -> datetime:
@@ -79,7 +111,15 @@ class ChangeFeed(ABC):
 
     @abstractmethod
     def generations(self, instruments: Sequence[str]) -> list[int]:
-        """The current generation of each instrument (0 if never bumped), in order."""
+        """The current generation of each instrument (0 if never bumped), in order.
+
+        Raises `FeedUnavailable` when they cannot be read."""
+
+    async def read_generations(self, instruments: Sequence[str]) -> Generations:
+        """`generations()` with the epoch, for async callers (the response cache).
+
+        A network-backed feed overrides this so the event loop never blocks on it."""
+        return Generations("", self.generations(instruments))
 
     @abstractmethod
     def subscribe(self) -> AsyncIterator[ChangeEvent]:
@@ -100,7 +140,7 @@ class LocalChangeFeed(ChangeFeed):
 
     def publish(self, event: ChangeEvent) -> None:
         with self._lock:
-            for instrument in event.instruments:
+            for instrument in (*event.instruments, ALL):
                 self._gens[instrument] = self._gens.get(instrument, 0) + 1
             subscribers = list(self._subscribers)
         for loop, queue in subscribers:
@@ -136,13 +176,17 @@ _default: ChangeFeed | None = None
 _default_lock = threading.Lock()
 
 
-def open_change_feed(redis_url: str | None = None) -> ChangeFeed:
-    """A Redis feed when a URL is given or `CARBON254_REDIS_URL` is set, else a local one."""
+def open_change_feed(redis_url: str | None = None, namespace: str | None = None) -> ChangeFeed:
+    """A Redis feed when a URL is given or `CARBON254_REDIS_URL` is set, else a local one.
+
+    `namespace` (default `CARBON254_REDIS_NAMESPACE`, else "c254") prefixes its keys and
+    channel, so environments can share one Redis."""
     url = redis_url or os.environ.get("CARBON254_REDIS_URL")
     if url:
         from ._redis_feed import RedisChangeFeed
 
-        return RedisChangeFeed(url)
+        ns = namespace or os.environ.get("CARBON254_REDIS_NAMESPACE") or "c254"
+        return RedisChangeFeed(url, namespace=ns)
     return LocalChangeFeed()
 
 
@@ -160,3 +204,28 @@ def set_default_change_feed(feed: ChangeFeed | None) -> None:
     global _default
     with _default_lock:
         _default = feed
+
+
+_last_failure_log = -float("inf")
+
+
+def announce_prices(table: pa.Table, *, dataset: str | None, batch_id: int | None) -> None:
+    """Publish the instruments of a committed price batch to the process's feed.
+
+    Ingestion calls this after the store committed rows that changed. It never raises:
+    the rows are stored whatever happens here; a lost event only leaves caches to their
+    TTL. Failures are logged at most once a minute.
+    """
+    global _last_failure_log
+    try:
+        import pyarrow.compute as pc
+
+        instruments = tuple(pc.unique(table.column("instrument")).to_pylist())
+        default_change_feed().publish(ChangeEvent(instruments, dataset, batch_id))
+    except Exception as exc:  # announcing must never fail the ingest
+        now = time.monotonic()
+        if now - _last_failure_log >= 60.0:
+            _last_failure_log = now
+            log.warning(
+                "change feed: could not announce batch %s of %s: %s", batch_id, dataset, exc
+            )

@@ -30,6 +30,7 @@ from ..connectors.http import HttpFetcher, RawResponse, RetryPolicy
 from ..core import SchemaError, validate_locations, validate_prices
 from ..core.records import validate_constraints, validate_quantities, validate_telemetry
 from ..store import PriceStore, StoreError
+from .events import announce_prices
 from .quality import batch_key, raise_on_duplicates
 
 if TYPE_CHECKING:
@@ -215,6 +216,8 @@ def parse_and_store(dataset: Dataset, raws: Sequence[RawResponse], store: PriceS
             store.upsert_locations(validate_locations(locations))
         batch = store.upsert_prices(table, **lineage)
         changed = batch.rows_inserted + batch.rows_revised
+        if changed:  # committed: caches over these instruments are now stale
+            announce_prices(table, dataset=dataset.name, batch_id=batch.batch_id)
         holder = batch.batch_id or batch.duplicate_of  # the batch that holds these rows
         data_end = pc.max(table.column("interval_end")).as_py()
         provisional = any(raw.meta.get("provisional") for raw in raws)

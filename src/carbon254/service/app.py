@@ -13,9 +13,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from .. import __version__
-from ..ingest.events import ChangeFeed, open_change_feed
+from ..ingest.events import ChangeFeed, open_change_feed, set_default_change_feed
 from ..store.base import PriceStore
 from .auth import install_auth
+from .cache import install_cache
 from .metrics import install_metrics
 from .openapi import install_openapi
 from .params import Limits
@@ -53,7 +54,13 @@ def create_app(
         raise ValueError(f"unknown part(s) {sorted(unknown)}; known: {', '.join(PARTS)}")
     settings = settings if settings is not None else Settings.from_env()
     owns_feed = changes is None
-    feed = changes if changes is not None else open_change_feed(settings.redis_url)
+    feed = (
+        changes
+        if changes is not None
+        else open_change_feed(settings.redis_url, settings.redis_namespace)
+    )
+    if owns_feed:  # ingestion in this process (the embedded scheduler) publishes to it
+        set_default_change_feed(feed)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -85,6 +92,7 @@ def create_app(
             app.include_router(module.router)
     # Middleware: the last installed runs first. Requests pass metrics, then auth (which
     # refuses before anything is served), then the response cache.
+    install_cache(app)
     install_auth(app)
     install_metrics(app)
     return app

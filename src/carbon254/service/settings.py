@@ -37,6 +37,9 @@ class Settings:
     # -- cache (service/cache) -----------------------------------------------------
     redis_url: str | None = None
     """`redis://`, `rediss://`, `redis+sentinel://` or `redis+cluster://`; None: in-process LRU."""
+    redis_namespace: str = "c254"
+    """Prefix of every Redis key and channel (cache and change feed), so environments
+    can share one Redis."""
     cache_max_bytes: int = 256 * 2**20
     """Size of the in-process LRU (ignored with Redis)."""
     cache_ttl_seconds: int = 24 * 3600
@@ -64,6 +67,7 @@ class Settings:
             ),
             rate_limit_burst=_int("CARBON254_RATE_LIMIT_BURST", defaults.rate_limit_burst),
             redis_url=env.get("CARBON254_REDIS_URL") or None,
+            redis_namespace=env.get("CARBON254_REDIS_NAMESPACE") or defaults.redis_namespace,
             cache_max_bytes=_int("CARBON254_CACHE_MAX_BYTES", defaults.cache_max_bytes),
             cache_ttl_seconds=_int("CARBON254_CACHE_TTL", defaults.cache_ttl_seconds),
             cache_live_ttl_seconds=_int(

@@ -90,6 +90,10 @@ def create_app(
     if "rest" in parts:
         for module in _REST_ROUTERS:
             app.include_router(module.router)
+    if "graphql" in parts:
+        from .graphql import graphql_router  # Strawberry loads only when mounted
+
+        app.include_router(graphql_router())
     # Middleware: the last installed runs first. Requests pass metrics, then auth (which
     # refuses before anything is served), then the response cache.
     install_cache(app)

@@ -31,13 +31,19 @@ def test_instruments_catalogue(client: httpx.Client) -> None:
     body = client.get("/api/v1/instruments").json()
     assert sorted(body["columns"]["instrument"]) == sorted([PJM_DA, CAISO_DA, ERCOT_RT15])
     assert body["row_count"] == 3
-    assert body["filters"] == {"iso": None, "market": None, "product": None}
+    assert body["filters"] == {
+        "iso": None,
+        "market": None,
+        "product": None,
+        "location_type": None,
+        "name": None,
+    }
 
 
 def test_instruments_filters_are_case_insensitive(client: httpx.Client) -> None:
     body = client.get("/api/v1/instruments", params={"iso": "pjm", "product": "lmp"}).json()
     assert body["columns"]["instrument"] == [PJM_DA]
-    assert body["filters"] == {"iso": "PJM", "market": None, "product": "LMP"}
+    assert body["filters"]["iso"] == "PJM" and body["filters"]["product"] == "LMP"
     assert client.get("/api/v1/instruments", params={"market": "rt5"}).json()["row_count"] == 0
 
 

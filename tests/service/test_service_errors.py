@@ -101,9 +101,9 @@ def test_too_many_instruments(client: httpx.Client) -> None:
 
 def test_unacceptable_media_type(client: httpx.Client) -> None:
     params = {"instruments": PJM_DA, **DAY}
-    response = client.get("/api/v1/prices", params=params, headers={"Accept": "text/csv"})
+    response = client.get("/api/v1/prices", params=params, headers={"Accept": "image/png"})
     body = _problem(response, 406)
-    assert "text/csv" in body["detail"]
+    assert "image/png" in body["detail"] and "text/csv" in body["detail"]
 
 
 def test_unknown_route_and_wrong_method(client: httpx.Client) -> None:
@@ -122,7 +122,10 @@ def test_bad_instrument_filters(client: httpx.Client) -> None:
 def test_unexpected_error_is_a_bare_500(
     tmp_path: Path, live_server: Callable[[FastAPI], str], caplog: pytest.LogCaptureFixture
 ) -> None:
+    from .service_helpers import day_prices
+
     store = open_duckdb(tmp_path / "broken.duckdb")
+    store.upsert_prices(day_prices(PJM_DA, date(2024, 11, 3)), source="test")
 
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("secret internal detail")
@@ -150,7 +153,7 @@ def test_health_reports_broken_store(tmp_path: Path, live_server: Callable[[Fast
     assert "disk on fire" not in response.text
 
 
-def test_a_result_over_the_row_limit_is_a_422(
+def test_a_page_over_the_row_limit_is_a_422(
     tmp_path: Path, live_server: Callable[[FastAPI], str]
 ) -> None:
     from carbon254.service.params import Limits
@@ -164,6 +167,13 @@ def test_a_result_over_the_row_limit_is_a_422(
             store, owns_store=True, limits=Limits(max_rows=10), settings=Settings(auth=False)
         )
     )
-    response = httpx.get(f"{base}/api/v1/prices", params={"instruments": PJM_DA, **DAY})
-    body = _problem(response, 422)
+    params = {"instruments": PJM_DA, **DAY}
+    body = _problem(httpx.get(f"{base}/api/v1/prices", params={**params, "limit": 11}), 422)
+    assert "limit must be between 1 and 10" in body["detail"]
+    # Without a limit the page is as large as the server allows, and says what follows.
+    page = httpx.get(f"{base}/api/v1/prices", params=params).json()
+    assert page["row_count"] == 10 and page["next_cursor"]
+    # A spread (not paged) over the limit is refused with a hint.
+    spread = {"hub": PJM_DA, "nodes": PJM_DA, **DAY}
+    body = _problem(httpx.get(f"{base}/api/v1/spreads", params=spread), 422)
     assert "more than 10 rows" in body["detail"] and "narrow" in body["detail"]

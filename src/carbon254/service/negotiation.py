@@ -1,12 +1,13 @@
-"""Content negotiation: pick the response media type from the `Accept` header."""
+"""Content negotiation: the response media type from `Accept`, or from `format=`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .problems import Problem
+from .formats import FORMATS
+from .problems import INVALID_PARAMETER, Problem
 
-__all__ = ["choose_media_type"]
+__all__ = ["FORMAT_HELP", "choose_media_type", "negotiate"]
 
 
 def _ranges(accept: str) -> list[tuple[str, float]]:
@@ -57,4 +58,23 @@ def choose_media_type(accept: str | None, offered: Sequence[str]) -> str:
             f"cannot produce any of {accept!r}; available: {', '.join(offered)}",
             available=list(offered),
         )
+    return media
+
+
+FORMAT_HELP = (
+    "Response format, overriding `Accept` (for browsers and spreadsheets): `json` "
+    "(default), `csv`, `arrow` (Arrow IPC stream) or `parquet`."
+)
+
+
+def negotiate(accept: str | None, format: str | None, offered: Sequence[str]) -> str:
+    """The media type named by `format=` (422 if unknown), else the one `Accept` prefers."""
+    if format is None:
+        return choose_media_type(accept, offered)
+    names = {name: media for name, media in FORMATS.items() if media in offered}
+    media = names.get(format.strip().lower())
+    if media is None:
+        detail = f"format {format!r} is not one of {', '.join(names)}"
+        error = {"param": "format", "in": "query", "detail": detail, "value": format}
+        raise Problem(422, detail, type=INVALID_PARAMETER, errors=[error])
     return media

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import pyarrow as pa
 
-from ..core import Iso, Market, Product
+from ..core import Iso, LocationType, Market, Product
 from ..core.schema import (
     BATCH_SCHEMA,
     INSTRUMENT_SCHEMA,
@@ -16,13 +16,18 @@ from ..core.schema import (
     UTC_TS,
 )
 from ._backend import SqlBackend
-from ._sql import as_utc, quote
+from ._sql import as_utc, enum_value, quote
 from .base import InstrumentsArg, StoreStatus
 
 _COUNTED = (
     "instruments", "locations", "prices", "price_revisions", "ingest_batches",
     "binding_constraints", "resource_telemetry", "market_quantities", "job_runs",
 )  # fmt: skip
+
+
+def _needle(search: str) -> str:
+    """A search text as a lower-case SQL literal (strpos: no LIKE wildcards to escape)."""
+    return quote(search.lower(), "search")
 
 
 class SqlInventory(SqlBackend):
@@ -59,6 +64,9 @@ class SqlInventory(SqlBackend):
         iso: Iso | None = None,
         market: Market | None = None,
         product: Product | None = None,
+        location_type: LocationType | None = None,
+        search: str | None = None,
+        instruments: InstrumentsArg = None,
     ) -> pa.Table:
         where = ["TRUE"]
         for column, value, enum in (
@@ -68,6 +76,23 @@ class SqlInventory(SqlBackend):
         ):
             if value is not None:
                 where.append(f"{column} = '{enum(value).value}'")
+        if instruments is not None:
+            where.append(self._key_filter(self._keys_for(instruments), "instruments"))
+        # A location's directory versions (any of them: a renamed or retyped node is
+        # found by what it was called too). Joins to the directory are never required.
+        versions = (
+            "EXISTS (SELECT 1 FROM locations l WHERE l.iso = instruments.iso "
+            "AND l.location = instruments.location AND {}"
+        )
+        if location_type is not None:
+            kind = enum_value(LocationType, location_type, "location type")
+            where.append(versions.format(f"l.location_type = '{kind.value}')"))
+        if search is not None:
+            text = _needle(search)
+            where.append(
+                f"(strpos(lower(location), {text}) > 0 OR "
+                + versions.format(f"strpos(lower(l.name), {text}) > 0))")
+            )
         ts = self._ts_out
         sql = (
             "SELECT instrument, iso, market, product, location, "
@@ -76,10 +101,25 @@ class SqlInventory(SqlBackend):
         )
         return self._fetch(sql, INSTRUMENT_SCHEMA)
 
-    def locations(self, *, iso: Iso | None = None, on: date | None = None) -> pa.Table:
+    def locations(
+        self,
+        *,
+        iso: Iso | None = None,
+        on: date | None = None,
+        location_type: LocationType | None = None,
+        search: str | None = None,
+    ) -> pa.Table:
         where = ["TRUE"]
         if iso is not None:
             where.append(f"iso = '{Iso(iso).value}'")
+        if location_type is not None:
+            kind = enum_value(LocationType, location_type, "location type")
+            where.append(f"location_type = '{kind.value}'")
+        if search is not None:
+            text = _needle(search)
+            where.append(
+                f"(strpos(lower(location), {text}) > 0 OR strpos(lower(name), {text}) > 0)"
+            )
         if on is not None:
             day = f"DATE '{on.isoformat()}'"
             where.append(

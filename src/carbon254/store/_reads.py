@@ -15,6 +15,26 @@ from ._clock import local_bucket_bounds, local_time_sql, peak_sql
 from ._sql import AGGREGATES, FREQS, PRICE_COLUMNS, as_utc, now_utc, utc_range
 from .base import Freq, How, InstrumentsArg, InvalidArgument, Peak, ResultTooLarge
 
+_FREQS = ("5min", *FREQS)
+_STEPS = {
+    "5min": timedelta(minutes=5),
+    "15min": timedelta(minutes=15),
+    "hourly": timedelta(hours=1),
+}
+
+
+def _check_peak(peak: object) -> None:
+    if peak not in (None, "on", "off"):
+        raise InvalidArgument(f"peak must be 'on', 'off' or None; got {peak!r}")
+
+
+def _bucket_5min(column: str) -> str:
+    """The 5-minute bucket of a UTC instant, in SQL both DuckDB and PostgreSQL run."""
+    return (
+        f"(date_trunc('hour', {column}) + INTERVAL '5 minutes' * "
+        f"CAST(floor(extract(minute FROM {column}) / 5) AS INTEGER))"
+    )
+
 
 class SqlReads(SqlBackend):
     def _range(self, start: datetime, end: datetime) -> tuple[datetime, datetime]:
@@ -66,15 +86,35 @@ class SqlReads(SqlBackend):
         *,
         as_of: datetime | None = None,
         max_rows: int | None = None,
+        peak: Peak | None = None,
+        limit: int | None = None,
     ) -> pa.Table:
+        _check_peak(peak)
+        if limit is not None and limit < 0:
+            raise InvalidArgument(f"limit must not be negative; got {limit}")
         start, end = self._range(start, end)
         keys = self._keys_for(instruments)
         source = self._source(keys, start, end, as_of)
-        limit = None if max_rows is None else max_rows + 1
-        table = self._fetch(self._price_query(source, limit=limit), PRICE_SCHEMA)
+        extra = f"AND {self._peak_filter(keys, start, end, peak)}" if peak else ""
+        caps = [n for n in (limit, None if max_rows is None else max_rows + 1) if n is not None]
+        sql = self._price_query(source, extra, limit=min(caps) if caps else None)
+        table = self._fetch(sql, PRICE_SCHEMA)
         if max_rows is not None and table.num_rows > max_rows:
             raise ResultTooLarge(max_rows)
         return table
+
+    def _peak_filter(
+        self, keys: Sequence[int] | None, start: datetime, end: datetime, peak: Peak
+    ) -> str:
+        """On/off-peak predicate on `p.interval_start`, by each instrument's ISO clock."""
+        isos = sorted(set(Iso) if keys is None else {self._isos[k] for k in keys})
+        parts = []
+        for iso in isos:
+            local = local_time_sql("p.interval_start", iso, start, end, self._literal)
+            parts.append(
+                f"(i.iso = '{iso.value}' AND {peak_sql(local, iso, start, end, peak == 'on')})"
+            )
+        return "(" + " OR ".join(parts) + ")" if parts else "FALSE"
 
     def latest(self, instruments: InstrumentsArg = None) -> pa.Table:
         keys = self._keys_for(instruments)
@@ -107,12 +147,11 @@ class SqlReads(SqlBackend):
         peak: Peak | None = None,
         as_of: datetime | None = None,
     ) -> pa.Table:
-        if freq not in FREQS:
-            raise InvalidArgument(f"freq must be one of {', '.join(FREQS)}; got {freq!r}")
+        if freq not in _FREQS:
+            raise InvalidArgument(f"freq must be one of {', '.join(_FREQS)}; got {freq!r}")
         if how not in AGGREGATES:
             raise InvalidArgument(f"how must be one of {', '.join(AGGREGATES)}; got {how!r}")
-        if peak not in (None, "on", "off"):
-            raise InvalidArgument(f"peak must be 'on', 'off' or None; got {peak!r}")
+        _check_peak(peak)
         start, end = self._range(start, end)
         keys = self._keys_for(instruments)
         by_iso: dict[Iso, list[int] | None] = {}
@@ -147,7 +186,9 @@ class SqlReads(SqlBackend):
         iso_count: int,
     ) -> pa.Table:
         local = local_time_sql("p.interval_start", iso, start, end, self._literal)
-        if freq == "15min":
+        if freq == "5min":
+            bucket, kind = _bucket_5min("p.interval_start"), UTC_TS
+        elif freq == "15min":
             bucket, kind = self._bucket_15min("p.interval_start"), UTC_TS
         elif freq == "hourly":
             bucket, kind = "date_trunc('hour', p.interval_start)", UTC_TS
@@ -178,7 +219,7 @@ class SqlReads(SqlBackend):
         )
         raw = self._fetch(sql, schema)
         if kind == UTC_TS:
-            step = timedelta(minutes=15) if freq == "15min" else timedelta(hours=1)
+            step = _STEPS[freq]
             lo = raw.column("bucket")
             hi = pc.add(lo, pa.scalar(step, pa.duration("us")))
         else:

@@ -16,7 +16,7 @@ from typing import Literal
 
 import pyarrow as pa
 
-from ..core import InstrumentId, Iso, Market, Product
+from ..core import InstrumentId, Iso, LocationType, Market, Product
 
 __all__ = [
     "ApiKey",
@@ -37,7 +37,7 @@ __all__ = [
     "UnknownInstrument",
 ]
 
-Freq = Literal["15min", "hourly", "daily", "monthly"]
+Freq = Literal["5min", "15min", "hourly", "daily", "monthly"]
 How = Literal["mean", "min", "max"]
 Peak = Literal["on", "off"]
 JobStatus = Literal["running", "succeeded", "failed", "skipped"]
@@ -205,12 +205,16 @@ class PriceStore(ABC):
         *,
         as_of: datetime | None = None,
         max_rows: int | None = None,
+        peak: Peak | None = None,
+        limit: int | None = None,
     ) -> pa.Table:
         """Prices with `start <= interval_start < end`, as `PRICE_SCHEMA`, ordered by
         instrument then time. `instruments=None` means all. With `as_of`, exactly what the
         store held at that instant: the batches committed by then (rows first stored later
         are absent; revised rows show their earlier value). More than `max_rows` rows
-        raises `ResultTooLarge`."""
+        raises `ResultTooLarge`. `peak` keeps only on- or off-peak intervals by each ISO's
+        calendar (as `resample` does); `limit` returns only the first `limit` rows (for
+        pages: the API reads a page, not the whole range)."""
 
     @abstractmethod
     def latest(self, instruments: InstrumentsArg = None) -> pa.Table:
@@ -245,13 +249,28 @@ class PriceStore(ABC):
         iso: Iso | None = None,
         market: Market | None = None,
         product: Product | None = None,
+        location_type: LocationType | None = None,
+        search: str | None = None,
+        instruments: InstrumentsArg = None,
     ) -> pa.Table:
         """Instrument catalogue: instrument, iso, market, product, location, first and
-        last interval stored."""
+        last interval stored. `location_type` keeps instruments whose location has a
+        directory version of that type; `search` is a case-insensitive substring of the
+        location id or of any directory name of the location; `instruments` restricts to
+        those ids (unknown ones raise `UnknownInstrument`)."""
 
     @abstractmethod
-    def locations(self, *, iso: Iso | None = None, on: date | None = None) -> pa.Table:
-        """Location directory (`LOCATION_SCHEMA`); with `on`, only versions in effect then."""
+    def locations(
+        self,
+        *,
+        iso: Iso | None = None,
+        on: date | None = None,
+        location_type: LocationType | None = None,
+        search: str | None = None,
+    ) -> pa.Table:
+        """Location directory (`LOCATION_SCHEMA`); with `on`, only versions in effect then.
+        `location_type` and `search` (case-insensitive substring of the location id or
+        name) filter versions."""
 
     @abstractmethod
     def batches(

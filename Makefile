@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PORT   ?= 8000
 
-.PHONY: run test lint format bench bench-quick bench-ingest bench-ingest-quick venv clean airflow-venv airflow-constraints
+.PHONY: run test lint format bench bench-quick bench-ingest bench-ingest-quick bench-sdk bench-sdk-quick venv clean airflow-venv airflow-constraints
 
 venv: $(STAMP)
 
@@ -46,6 +46,13 @@ bench-ingest: venv
 
 bench-ingest-quick: venv
 	$(PY) bench/ingest_bench.py --quick
+
+# SDK: one node-month of 5-minute prices through carbon254.Client, Arrow vs JSON end to end.
+bench-sdk: venv
+	$(PY) bench/sdk_bench.py $(BENCH_ARGS)
+
+bench-sdk-quick: venv
+	$(PY) bench/sdk_bench.py --quick
 
 # Airflow lives in its own environment (its FastAPI pin conflicts with ours): see docs/airflow.md.
 # Rebuilt only when its requirements, constraints or pyproject.toml change.

@@ -195,3 +195,15 @@ def test_async_iter_pages(base_url: str) -> None:
                 PJM_RT5, "2024-11-02", "2024-11-06", page_size=400)]  # fmt: skip
 
     assert asyncio.run(main()) == [400, 400, 288 * 3 + 12 - 800]
+
+
+def test_graphql(client: carbon254.Client) -> None:
+    query = "query($iso: Iso) { instruments(iso: $iso, first: 10) { id locationCode } }"
+    data = client.graphql(query, {"iso": "PJM"})
+    ids = [row["id"] for row in data["instruments"]]
+    assert PJM_DA in ids and all(i.startswith("PJM.") for i in ids)
+    with pytest.raises(carbon254.GraphQLError) as caught:
+        client.graphql('{ instrument(id: "PJM.DA.LMP.404404") { id } }')
+    assert caught.value.errors and "PJM.DA.LMP.404404" in str(caught.value)
+    with pytest.raises(carbon254.GraphQLError):
+        client.graphql("{ noSuchField }")

@@ -7,6 +7,7 @@ from ._sync import Client
 from .errors import (
     AuthenticationError,
     Carbon254Error,
+    GraphQLError,
     NotFound,
     PermissionDenied,
     RateLimitError,
@@ -25,6 +26,7 @@ __all__ = [
     "Client",
     "ClientCredentials",
     "Frame",
+    "GraphQLError",
     "NotFound",
     "PermissionDenied",
     "PriceFrame",

@@ -323,3 +323,14 @@ class AsyncClient:
         """See `Client.jobs`."""
         paged = ep.jobs(self._accept(None), job=job, status=status, since=since, limit=limit)
         return await self._collect(paged)
+
+    # -- GraphQL ---------------------------------------------------------------------------
+    async def graphql(
+        self,
+        query: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        operation_name: str | None = None,
+    ) -> dict[str, Any]:
+        """See `Client.graphql`."""
+        return await self._run(ep.graphql(query, variables, operation_name))

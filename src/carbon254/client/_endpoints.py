@@ -33,7 +33,9 @@ from ..core.api_models import (
 )
 from ..core.schema import BATCH_SCHEMA, INSTRUMENT_SCHEMA, LOCATION_SCHEMA
 from ._core import Call, Instant, Paged, instant, instrument_list, query
+from ._marks import mark_rows, month
 from ._wire import ARROW_STREAM, Page, loads, media_type, read_page
+from .errors import GraphQLError
 from .frames import Completeness, CurveFrame, Frame, PriceFrame, Rows, concat
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "completeness",
     "curve",
     "curves",
+    "graphql",
     "health",
     "instruments",
     "jobs",
@@ -262,41 +265,6 @@ def _curve_path(instrument: object, tail: str = "") -> str:
     return f"/api/v1/curves/{quote(text, safe='/')}{tail}"
 
 
-def _month(value: object) -> str:
-    if isinstance(value, str):
-        return value.strip()
-    year, month = getattr(value, "year", None), getattr(value, "month", None)
-    if isinstance(year, int) and isinstance(month, int):  # date, datetime, Timestamp, Period
-        return f"{year:04d}-{month:02d}"
-    raise TypeError(f"a mark's month must be 'YYYY-MM' or a date, not {value!r}")
-
-
-def _number(value: object) -> object:
-    # numpy scalars become floats; anything else goes as it is, for the server to judge.
-    return float(value) if isinstance(value, int | float) or hasattr(value, "__float__") else value
-
-
-def _mark_rows(marks: object) -> list[dict[str, Any]]:
-    """Marks from a DataFrame, an Arrow table, or an iterable of mappings."""
-    if hasattr(marks, "to_dict") and hasattr(marks, "columns"):  # pandas
-        rows = marks.to_dict("records")  # type: ignore[attr-defined]
-    elif isinstance(marks, pa.Table):
-        rows = marks.to_pylist()
-    elif isinstance(marks, Iterable) and not isinstance(marks, str | bytes | Mapping):
-        rows = [dict(row) for row in marks]
-    else:
-        raise TypeError("marks must be a DataFrame, a pyarrow Table or a list of mappings")
-    out = []
-    for row in rows:
-        missing = {"month", "peak", "price"} - set(row)
-        if missing:
-            raise ValueError(f"every mark needs month, peak and price; missing {sorted(missing)}")
-        price = row["price"]
-        month, peak = _month(row["month"]), str(row["peak"]).strip().lower()
-        out.append({"month": month, "peak": peak, "price": _number(price)})
-    return out
-
-
 def curves(accept: str, *, iso: Any = None) -> Paged[Rows[CurveInfo]]:
     call = Call("GET", "/api/v1/curves", _page(), query(iso=iso), accept)
     return Paged(call, _rows(CurveInfo))
@@ -310,7 +278,7 @@ def curve(
     start: date | str | None = None,
     months: int | None = None,
 ) -> Paged[CurveFrame]:
-    begin = _month(start) if start is not None else None
+    begin = month(start) if start is not None else None
     params = query(as_of=_opt_instant(as_of, "as_of"), start=begin, months=months)
     call = Call("GET", _curve_path(instrument), _page(), params, accept)
     return Paged(call, _frame(CurveFrame))
@@ -327,7 +295,7 @@ def marks(
 def upload_marks(
     instrument: object, marks: object, *, source: str | None = None
 ) -> Call[MarkUpload]:
-    body: dict[str, Any] = {"marks": _mark_rows(marks)}
+    body: dict[str, Any] = {"marks": mark_rows(marks)}
     if source is not None:
         body["source"] = source
     return Call("POST", _curve_path(instrument, "/marks"), _model(MarkUpload), json=body)
@@ -376,3 +344,36 @@ def jobs(
 
 def _opt_instant(value: Instant | None, name: str) -> str | None:
     return None if value is None else instant(value, name)
+
+
+# -- GraphQL ---------------------------------------------------------------------------------
+def _graphql_data(response: httpx.Response) -> dict[str, Any]:
+    body = loads(response.content)
+    if not isinstance(body, dict):
+        raise ValueError("a GraphQL response must be a JSON object")
+    errors = body.get("errors") or []
+    if errors:
+        first = errors[0] if isinstance(errors[0], dict) else {}
+        code = (first.get("extensions") or {}).get("code")
+        message = str(first.get("message") or "GraphQL error")
+        raise GraphQLError(
+            f"{message} [{code}]" if code else message,
+            errors=[e for e in errors if isinstance(e, dict)],
+            data=body.get("data"),
+            status=response.status_code,
+            method=response.request.method,
+            url=str(response.request.url),
+        )
+    data = body.get("data")
+    return data if isinstance(data, dict) else {}
+
+
+def graphql(
+    query: str, variables: Mapping[str, Any] | None = None, operation_name: str | None = None
+) -> Call[dict[str, Any]]:
+    body: dict[str, Any] = {"query": query}
+    if variables:
+        body["variables"] = dict(variables)
+    if operation_name:
+        body["operationName"] = operation_name
+    return Call("POST", "/graphql", _graphql_data, json=body)

@@ -362,3 +362,16 @@ class Client:
         """Runs of the ingestion jobs, newest first."""
         paged = ep.jobs(self._accept(None), job=job, status=status, since=since, limit=limit)
         return self._collect(paged)
+
+    # -- GraphQL ---------------------------------------------------------------------------
+    def graphql(
+        self,
+        query: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        operation_name: str | None = None,
+    ) -> dict[str, Any]:
+        """Run a GraphQL query at `/graphql` and return its `data`; `errors` in the answer
+        raise `GraphQLError`. Sent as POST, so never retried. Subscriptions need a
+        websocket client (see docs/sdk.md)."""
+        return self._run(ep.graphql(query, variables, operation_name))

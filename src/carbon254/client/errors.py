@@ -12,6 +12,7 @@ from typing import Any
 __all__ = [
     "AuthenticationError",
     "Carbon254Error",
+    "GraphQLError",
     "NotFound",
     "PermissionDenied",
     "RateLimitError",
@@ -120,6 +121,23 @@ class RateLimitError(Carbon254Error):
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
+
+
+class GraphQLError(Carbon254Error):
+    """A GraphQL response with `errors` (GraphQL answers them with HTTP 200). `errors` is
+    the list as sent (message, path, extensions.code); `data` what did resolve, if any."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        data: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.errors = list(errors or [])
+        self.data = data
 
 
 class ServerError(Carbon254Error):

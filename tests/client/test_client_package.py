@@ -166,3 +166,23 @@ def test_frames_to_polars_hands_the_arrow_table_over(monkeypatch: pytest.MonkeyP
     table = pa.table({"value": [1.0, 2.0]})
     assert Frame(table).to_polars() == "polars frame"
     assert received == [table]
+
+
+@respx.mock
+def test_compressed_dictionary_encoded_arrow_is_read_as_is() -> None:
+    """Server-side options for smaller bodies need nothing of the SDK."""
+    starts = pa.array([0, 300_000_000], pa.timestamp("us", tz="UTC"))
+    table = pa.table({"instrument": pa.array(["PJM.RT5.LMP.1"] * 2).dictionary_encode(),
+                      "interval_start": starts, "value": [1.5, 2.5]})  # fmt: skip
+    sink = pa.BufferOutputStream()
+    options = pa.ipc.IpcWriteOptions(compression="zstd")
+    with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
+        writer.write_table(table)
+    respx.get(f"{URL}/api/v1/prices").respond(
+        200, content=sink.getvalue().to_pybytes(),
+        headers={"Content-Type": "application/vnd.apache.arrow.stream"},
+    )  # fmt: skip
+    with carbon254.Client(URL) as client:
+        frame = client.prices("PJM.RT5.LMP.1", "2024-01-01", "2024-01-02")
+    assert frame.to_arrow().equals(table)
+    assert str(frame.to_pandas()["instrument"].dtype) == "category"

@@ -10,7 +10,7 @@ import pytest
 import respx
 
 import carbon254
-from carbon254.client import ApiKey, ClientCredentials
+from carbon254.client import ApiKey, ClientCredentials, RetryPolicy
 from carbon254.client._auth import resolve_auth
 from carbon254.service import create_app
 from carbon254.service.auth.apikeys import create_key
@@ -19,7 +19,7 @@ from carbon254.store.base import PriceStore
 
 from ..service.auth.auth_helpers import IdP, serve_idp
 from ..service.service_helpers import PJM_DA, run_server
-from .sdk_helpers import TokenEndpoint
+from .sdk_helpers import HUB, TokenEndpoint
 
 URL = "http://api.test"
 OK = {"status": "ok"}
@@ -181,3 +181,37 @@ def test_async_client_uses_the_same_credentials_flow() -> None:
     asyncio.run(main())
     assert 1 <= token.call_count <= 3  # concurrent first requests may each fetch one
     assert {c.request.headers["authorization"] for c in api.calls} == {"Bearer tok-1"}
+
+
+def test_a_read_key_cannot_upload_marks(secure_url: str, sdk_store: PriceStore) -> None:
+    _, key = create_key(sdk_store, "reader", ["read"])
+    marks = [{"month": "2027-03", "peak": "on", "price": 50.0}]
+    with carbon254.Client(secure_url, api_key=key) as client:
+        with pytest.raises(carbon254.PermissionDenied) as caught:
+            client.upload_marks(HUB, marks)
+        assert "trade" in caught.value.detail
+        assert client.marks(HUB, as_of="2026-01-01T00:00:00Z") is not None  # reads still work
+
+
+def test_rate_limits_are_waited_out_or_reported(sdk_store: PriceStore, idp: IdP) -> None:
+    """A real server's per-key limit: 429 with Retry-After; the SDK waits it out, or, when
+    told not to wait that long, raises RateLimitError carrying the wait."""
+    settings = Settings(auth=True, oidc_issuer=idp.issuer, oidc_jwks_url=idp.jwks_url,
+                        rate_limit_per_minute=30, rate_limit_burst=2)  # fmt: skip
+    with run_server(create_app(sdk_store, settings=settings)) as url:
+        _, key = create_key(sdk_store, "impatient", ["read"])
+        impatient = RetryPolicy(max_retries=3, max_retry_after=0.5)
+        with carbon254.Client(url, api_key=key, retries=impatient) as client:
+            client.health()  # a probe: not counted
+            client.instruments()
+            client.instruments()
+            with pytest.raises(carbon254.RateLimitError) as caught:
+                client.instruments()
+        assert caught.value.retry_after is not None and 1 <= caught.value.retry_after <= 2
+        _, key = create_key(sdk_store, "patient", ["read"])
+        with carbon254.Client(url, api_key=key) as patient:
+            waits: list[float] = []
+            patient._sleep = lambda s: (waits.append(s), time.sleep(s))  # type: ignore[method-assign]
+            for _ in range(3):  # the third waits for a token (one per 2 s)
+                assert patient.instruments()
+        assert len(waits) == 1 and 1.0 <= waits[0] <= 2.3

@@ -186,3 +186,14 @@ def test_compressed_dictionary_encoded_arrow_is_read_as_is() -> None:
         frame = client.prices("PJM.RT5.LMP.1", "2024-01-01", "2024-01-02")
     assert frame.to_arrow().equals(table)
     assert str(frame.to_pandas()["instrument"].dtype) == "category"
+
+
+def test_rows_index_and_iterate_as_models() -> None:
+    from carbon254.client import Rows
+    from carbon254.core.api_models import Health
+
+    rows = Rows(pa.table({"status": ["ok", "degraded"], "store": ["duckdb", None]}), Health)
+    assert rows[1].status == "degraded" and rows[-1] == rows[1]
+    assert [r.status for r in rows] == ["ok", "degraded"] and rows[0:1][0].store == "duckdb"
+    with pytest.raises(IndexError):
+        rows[2]

@@ -202,3 +202,14 @@ def test_backoff_caps_double_and_are_bounded() -> None:
     assert RetryPolicy(max_retries=0).delay(0, 1.0) is None
     with pytest.raises(ValueError):
         RetryPolicy(max_retries=-1)
+
+
+def test_async_read_timeout_on_a_silent_server() -> None:
+    async def main() -> None:
+        policy = RetryPolicy(max_retries=1, backoff=0.01)
+        async with carbon254.AsyncClient(url, timeout=0.2, retries=policy) as client:
+            await client.health()
+
+    with silent_server() as (url, accepted), pytest.raises(carbon254.Timeout):
+        asyncio.run(main())
+    assert len(accepted) == 2

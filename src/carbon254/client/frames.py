@@ -153,6 +153,13 @@ class Rows(Frame, Generic[M]):
     @overload
     def __getitem__(self, index: slice) -> list[M]: ...
     def __getitem__(self, index: int | slice) -> M | list[M]:
+        if self._models is None and isinstance(index, int):
+            # One row of a large catalogue: validate just that one.
+            position = index + len(self) if index < 0 else index
+            if not 0 <= position < len(self):
+                raise IndexError(f"row {index} of {len(self)}")
+            row = self._table.slice(position, 1).to_pylist()[0]
+            return self._model.model_validate(row)
         return self.models()[index]
 
 

@@ -67,8 +67,8 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # The SDK (httpx, pydantic) loads when first touched, not on `import carbon254`.
-    if name in _SDK:
+    if name in _SDK or name == "client":
         from . import client
 
-        return getattr(client, name)
+        return client if name == "client" else getattr(client, name)
     raise AttributeError(f"module 'carbon254' has no attribute {name!r}")

@@ -28,7 +28,7 @@ def test_importing_the_sdk_loads_no_server_module() -> None:
     code = (
         "import sys, carbon254\n"
         "client = carbon254.Client('http://localhost:1', api_key='k')\n"
-        "carbon254.AsyncClient, carbon254.ValidationError, carbon254.client.PriceFrame\n"
+        "carbon254.client.PriceFrame, carbon254.AsyncClient, carbon254.ValidationError\n"
         f"print(','.join(m for m in {SERVER_MODULES!r} if m in sys.modules))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

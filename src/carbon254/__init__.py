@@ -6,6 +6,7 @@ SDK (`carbon254.Client`, `carbon254.AsyncClient`, the errors) loads on first use
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from .core import InstrumentId, Iso, LocationType, Market, Product
@@ -68,7 +69,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # The SDK (httpx, pydantic) loads when first touched, not on `import carbon254`.
     if name in _SDK or name == "client":
-        from . import client
-
+        # import_module, not `from . import client`: that asks this hook for `client` again.
+        client = importlib.import_module(f"{__name__}.client")
         return client if name == "client" else getattr(client, name)
     raise AttributeError(f"module 'carbon254' has no attribute {name!r}")

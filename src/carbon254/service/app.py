@@ -21,7 +21,7 @@ from .metrics import install_metrics
 from .openapi import install_openapi
 from .params import Limits
 from .problems import install_problem_handlers
-from .routes import health, instruments, lineage, locations, prices, quality, spreads
+from .routes import curves, health, instruments, lineage, locations, prices, quality, spreads
 from .settings import Settings
 
 __all__ = ["PARTS", "create_app"]
@@ -30,7 +30,7 @@ PARTS = ("rest", "graphql")
 """The parts an application can mount; `create_app(parts=...)` picks some."""
 
 # Routers of the `rest` part. Each module has one `router`.
-_REST_ROUTERS = (prices, spreads, instruments, locations, quality, lineage)
+_REST_ROUTERS = (prices, spreads, instruments, locations, quality, lineage, curves)
 
 
 def create_app(

@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PORT   ?= 8000
 
-.PHONY: run test lint format bench bench-quick bench-ingest bench-ingest-quick bench-sdk bench-sdk-quick venv clean airflow-venv airflow-constraints
+.PHONY: run test lint format bench bench-quick bench-ingest bench-ingest-quick bench-api bench-api-quick bench-sdk bench-sdk-quick venv clean airflow-venv airflow-constraints
 
 venv: $(STAMP)
 
@@ -46,6 +46,14 @@ bench-ingest: venv
 
 bench-ingest-quick: venv
 	$(PY) bench/ingest_bench.py --quick
+
+# API: node-day requests at 200 req/s against a real uvicorn server (Redis and in-process
+# cache; Redis on 127.0.0.1:6379, or BENCH_ARGS="--backends memory"), Arrow vs JSON decode.
+bench-api: venv
+	$(PY) bench/api_bench.py $(BENCH_ARGS)
+
+bench-api-quick: venv
+	$(PY) bench/api_bench.py --quick $(BENCH_ARGS)
 
 # SDK: one node-month of 5-minute prices through carbon254.Client, Arrow vs JSON end to end.
 bench-sdk: venv

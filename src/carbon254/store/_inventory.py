@@ -94,10 +94,11 @@ class SqlInventory(SqlBackend):
                 + versions.format(f"strpos(lower(l.name), {text}) > 0))")
             )
         ts = self._ts_out
+        # Byte order of ids whatever the collation: GraphQL pages with `after` by it.
         sql = (
             "SELECT instrument, iso, market, product, location, "
             f"{ts('first_interval')} AS first_interval, {ts('last_interval')} AS last_interval "
-            f"FROM instruments WHERE {' AND '.join(where)} ORDER BY instrument"
+            f'FROM instruments WHERE {" AND ".join(where)} ORDER BY instrument COLLATE "C"'
         )
         return self._fetch(sql, INSTRUMENT_SCHEMA)
 

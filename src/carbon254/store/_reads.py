@@ -69,12 +69,14 @@ class SqlReads(SqlBackend):
         )
 
     def _price_query(self, source: str, extra: str = "", limit: int | None = None) -> str:
+        # Ids in byte order on both backends, whatever the PostgreSQL collation: page
+        # walks and LIMIT cut in the order Python compares ids (DuckDB: a no-op).
         ts = self._ts_out
         return (
             f"SELECT i.instrument, {ts('p.interval_start')} AS interval_start, "
             f"{ts('p.interval_end')} AS interval_end, p.value, p.energy, p.congestion, p.loss, "
             f"p.ghg FROM {source} p JOIN instruments i ON i.instrument_key = p.instrument_key "
-            f"{extra} ORDER BY i.instrument, p.interval_start"
+            f'{extra} ORDER BY i.instrument COLLATE "C", p.interval_start'
             + (f" LIMIT {int(limit)}" if limit is not None else "")
         )
 

@@ -154,7 +154,15 @@ class SqlBackend(PriceStore):
             return done
 
     def schema_version(self) -> int:
-        return max(self._applied_versions(), default=0)
+        # Probes call this beside ingestion: a plain read on this thread's reader, never
+        # a statement on the write connection (which may be inside, or stuck in, a batch).
+        exists = self._scalar(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_name = 'schema_migrations' AND table_schema = current_schema()"
+        )
+        if not exists:
+            return 0
+        return int(self._scalar("SELECT coalesce(max(version), 0) FROM schema_migrations"))  # type: ignore[arg-type]
 
     def latest_schema_version(self) -> int:
         return max((v for v, _, _ in self._migrations()), default=0)

@@ -79,6 +79,13 @@ class PostgresStore(SqlStore):
     def _connect(self, autocommit: bool) -> psycopg.Connection:
         return self._connect_url(self.url, autocommit)
 
+    def _write_con(self) -> psycopg.Connection:
+        """The write connection, replaced if the server dropped it (a restart) while no
+        transaction was open on it; inside one, the failure is that transaction's."""
+        if self._con.closed and not self._in_tx:
+            self._con = self._connect(autocommit=True)
+        return self._con
+
     def _reader(self) -> psycopg.Connection:
         if self._in_write():
             return self._con
@@ -98,7 +105,7 @@ class PostgresStore(SqlStore):
 
     # -- primitives --------------------------------------------------------------------
     def _execute(self, sql: str) -> None:
-        self._con.execute(sql)  # type: ignore[arg-type]
+        self._write_con().execute(sql)  # type: ignore[arg-type]
 
     def _scalar(self, sql: str) -> object:
         row = self._reader().execute(sql).fetchone()  # type: ignore[arg-type]
@@ -194,7 +201,12 @@ class PostgresStore(SqlStore):
         return int(row[0])  # type: ignore[index]
 
     def _begin(self) -> None:
-        self._con.execute("BEGIN")
+        try:
+            self._write_con().execute("BEGIN")
+        except psycopg.OperationalError:
+            if not self._con.closed:
+                raise
+            self._write_con().execute("BEGIN")  # it was dropped while idle: once more, anew
         self._in_tx = True
         self._con.execute(f"SELECT pg_advisory_xact_lock({_WRITER_LOCK})")  # type: ignore[call-overload]
 
@@ -209,8 +221,12 @@ class PostgresStore(SqlStore):
 
     def _rollback(self) -> None:
         if self._in_tx:
-            self._con.execute("ROLLBACK")
             self._in_tx = False
+            if self._con.closed:  # the server dropped it: the transaction went with it
+                self._partitions -= self._new_partitions
+                self._new_partitions.clear()
+                return
+            self._con.execute("ROLLBACK")
             # Partitions created inside the rolled-back transaction are gone again.
             self._partitions = self._existing_partitions()
             self._new_partitions.clear()

@@ -109,3 +109,18 @@ def test_not_ready_when_the_cache_ping_fails_or_hangs(
     assert problem["detail"] == f"not ready: {detail}"
     assert (problem["store"], problem["cache"]) == ("ok", "failed")
     assert problem["backends"] == {"store": "duckdb", "cache": "redis"}
+
+
+@pytest.mark.parametrize("store_url", ["postgres"], indirect=True)
+def test_health_recovers_when_postgres_returns(
+    backend_store: PriceStore, serve: Serve, store_outage
+) -> None:
+    """A PostgreSQL restart ends every session; the probes come back without a process
+    restart (each dropped connection fails once, when first used, and is replaced)."""
+    _, client = serve(backend_store)
+    assert client.get("/health").status_code == 200
+    with store_outage():
+        assert client.get("/health").status_code == 503
+    statuses = [client.get("/health").status_code for _ in range(10)]
+    assert statuses[-5:] == [200] * 5, statuses
+    assert client.get("/ready").status_code == 200

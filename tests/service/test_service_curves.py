@@ -179,6 +179,9 @@ def test_refusals_are_problems(api: httpx.Client):
         _problem(api.get(_url(HUB), params=params), 422)
     past = _problem(api.get(_url(HUB), params={"start": "2020-01"}), 422)
     assert past["reason"] == "invalid-start"
+    for late in ("2099-12", "9999-12"):  # the last month would fall past year 9999
+        beyond = _problem(api.get(_url(HUB), params={"start": late, "months": "2"}), 422)
+        assert beyond["reason"] == "invalid-start" and "2099" in beyond["detail"]
     future = _problem(api.get(_url(HUB), params={"as_of": "2099-01-01"}), 422)
     assert "future" in future["detail"]
     _problem(api.get(_url(HUB), params={"format": "xml"}), 422)

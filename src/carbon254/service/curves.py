@@ -174,6 +174,6 @@ def _check_request(
                 f" in {iid.iso.value}'s clock): a forward curve starts no earlier",
                 "invalid-start",
             )
-        if add_months(start, months - 1).year > 2099:
+        if (start.year * 12 + start.month - 1 + months - 1) // 12 > 2099:  # no date past 9999
             raise CurveUnavailable("the curve must end by 2099", "invalid-start")
     return at

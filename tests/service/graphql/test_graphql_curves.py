@@ -87,6 +87,7 @@ def test_combined_query_and_curve_equal_rest(
         ('instrument: "PJM.DA.LMP.NOWHERE"', "NOT_FOUND", "unknown instrument"),
         (f'instrument: "{HUB}", start: "2099-06-15"', "BAD_USER_INPUT", "first day of a month"),
         (f'instrument: "{HUB}", start: "2020-01-01"', "BAD_USER_INPUT", "before the month"),
+        (f'instrument: "{HUB}", start: "9999-12-01"', "BAD_USER_INPUT", "end by 2099"),
         (f'instrument: "{HUB}", months: 61', "BAD_USER_INPUT", "between 1 and 60"),
         ('instrument: "PJM.DA"', "BAD_USER_INPUT", "four dot-separated"),
     ],

@@ -138,3 +138,31 @@ def test_auth_on_logs_what_it_accepts(
 def test_require_scope_names_only_known_scopes() -> None:
     with pytest.raises(ValueError, match="unknown scope"):
         require_scope("superuser")
+
+
+def test_credentials_in_a_websocket_url_never_reach_the_server_log(
+    serve: Callable, new_key: Callable, idp: IdP
+) -> None:
+    """uvicorn logs each websocket's URL with its query (`"WebSocket /path?..." [accepted]`,
+    at INFO: the level `carbon254 serve` runs at); the credential in it must not appear."""
+    _, base = serve()
+    key, token = new_key("read"), idp.token(("read",), sub="ws-user")
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
+    server_log = logging.getLogger("uvicorn.error")
+    level = server_log.level
+    server_log.addHandler(handler)
+    server_log.setLevel(logging.INFO)
+    try:
+        assert _ws(base, f"{WS_PROBE}?access_token={token}")["subject"] == "ws-user"
+        assert _ws(base, f"{WS_PROBE}?x=1&api%5Fkey={key}")["kind"] == "apikey"
+        assert _ws_refused(base, f"{WS_PROBE}?api_key={key[:-2]}xx")[0] == 4401
+    finally:
+        server_log.removeHandler(handler)
+        server_log.setLevel(level)
+    requests = [line for line in lines if '"WebSocket ' in line]
+    assert len(requests) == 3, lines
+    assert not any(token in line or key[:-2] in line for line in lines), requests
+    assert f'"WebSocket {WS_PROBE}?access_token=***"' in requests[0]
+    assert "?x=1&api%5Fkey=***" in requests[1]

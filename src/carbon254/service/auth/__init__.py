@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from ._redact import install_log_redaction
 from .authenticator import Authenticator
 from .dependencies import PrincipalDep, current_principal, require_scope
 from .middleware import AuthMiddleware
@@ -33,5 +34,6 @@ def install_auth(app: FastAPI) -> Authenticator:
     (`app.state.settings`, `app.state.store`); the authenticator is `app.state.auth`."""
     auth = Authenticator(app.state.settings, app.state.store)
     app.state.auth = auth
+    install_log_redaction()  # websocket credentials may ride in URLs, which uvicorn logs
     app.add_middleware(AuthMiddleware, auth=auth)
     return auth

@@ -164,3 +164,15 @@ def test_processes_sharing_redis_wait_for_one_computation(
     assert (a.headers["x-cache"], b.headers["x-cache"]) == ("miss", "hit")
     assert a.content == b.content
     assert reads.count == 1
+
+
+def test_a_repeated_single_valued_parameter_is_not_taken_for_a_list(serve, day_store, reads):
+    """`hub` is one id: repeated, the route reads the last; as a list it is a 422. A
+    cached answer to the one must not be served for the other."""
+    http = serve(day_store, Settings(auth=False))
+    spreads = f"/api/v1/spreads?nodes={OTHER}&start={START}&end={END}"
+    repeated = http.get(f"{spreads}&hub={OTHER}&hub={NODE}")
+    assert repeated.status_code == 200 and orjson.loads(repeated.content)["hub"] == NODE
+    assert http.get(f"{spreads}&hub={OTHER}&hub={NODE}").headers["x-cache"] == "hit"
+    listed = http.get(f"{spreads}&hub={OTHER},{NODE}")
+    assert listed.status_code == 422, listed.headers.get("x-cache")

@@ -34,6 +34,7 @@ SCHEMA_VERSION = "v1"
 """Bump when the stored entry format or a cached route's body format changes."""
 CACHEABLE_PATHS = frozenset({"/api/v1/prices", "/api/v1/prices/latest", "/api/v1/spreads"})
 INSTRUMENT_PARAMS = ("instruments", "hub", "nodes")
+_LIST_PARAMS = frozenset({"instruments", "nodes"})  # the others take one id
 LIVE_TAIL = timedelta(hours=2)
 """A response whose `end` is later than now minus this may still change: short TTL."""
 _READABLE_KEY_MAX = 200
@@ -62,11 +63,14 @@ def describe_request(path: str, query_string: bytes, accept: str) -> CacheReques
     for name in sorted(grouped):
         values = grouped[name]
         if name in INSTRUMENT_PARAMS:
-            canonical = _canonical_ids(values)
-            if canonical is None:
-                return None
-            ids.update(canonical)
-            pairs.append((name, ",".join(canonical)))
+            # A list's repeats are one list (the routes join them); a single id's stay
+            # apart (the route reads the last one, and `hub=a,b` is its 422).
+            for group in [values] if name in _LIST_PARAMS else [[v] for v in values]:
+                canonical = _canonical_ids(group)
+                if canonical is None:
+                    return None
+                ids.update(canonical)
+                pairs.append((name, ",".join(canonical)))
         else:
             pairs.extend((name, value) for value in values)
     accept = "".join(accept.split()).lower()

@@ -6,11 +6,15 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
+from carbon254.service.graphql.errors import RESULT_TOO_LARGE, GraphQLUserError
+from carbon254.service.graphql.inputs import PriceWindow
+from carbon254.service.graphql.loaders import RowBudget, _read_group
 from carbon254.store.base import PriceStore
 
-from .conftest import NODES, GraphQLClient
+from .conftest import HOUR, NODES, GraphQLClient
 
 NESTED = """{ instruments(market: RT5, first: 20) {
     id
@@ -107,3 +111,16 @@ def test_loaders_are_not_shared_between_requests(
     assert first != second
     assert second["instrument"]["latest"]["value"] == 99.0
     assert store.calls["latest"] == 2
+
+
+def test_an_overdrawn_budget_refuses_the_next_read(catalogue: PriceStore) -> None:
+    """Two loader batches of one request may read on two threads at once and together
+    spend past the request's budget; a third read is then refused with the coded error
+    (not run with a negative row limit, which the SQL engines reject: a masked 500)."""
+    budget = RowBudget(total=20, per_series=20)
+    budget.spend(25)
+    window = PriceWindow(HOUR[0], HOUR[-1] + timedelta(minutes=5))
+    out = _read_group(catalogue, NODES[:2], window, budget)
+    for error in out.values():
+        assert isinstance(error, GraphQLUserError)
+        assert error.extensions["code"] == RESULT_TOO_LARGE

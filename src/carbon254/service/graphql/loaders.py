@@ -187,7 +187,8 @@ def _read_windows(
 def _read_group(
     store: PriceStore, ids: list[str], window: PriceWindow, budget: RowBudget
 ) -> dict[str, pa.Table | BaseException]:
-    max_rows = min(budget.left, budget.per_series * len(ids))
+    # Never negative: batches reading on two threads at once can overdraw the budget.
+    max_rows = max(0, min(budget.left, budget.per_series * len(ids)))
     try:
         table, unknown = _without_unknown(partial(_read_window, store), ids, window, max_rows)
     except StoreError as exc:

@@ -97,6 +97,18 @@ def test_agg_and_peak_need_resample(gql: GraphQLClient) -> None:
     assert [e["argument"] for e in error["extensions"]["errors"]] == ["agg", "peak"]
 
 
+def test_a_bucket_finer_than_the_market_interval_is_refused(gql: GraphQLClient) -> None:
+    """As in REST: 15-minute buckets of hourly day-ahead prices would label each hour's
+    price as a 15-minute interval."""
+    window = 'start: "2024-11-03", end: "2024-11-04", resample: MIN15'
+    nested = gql.error(f'{{ instrument(id: "{PJM_DA}") {{ prices({window}) {{ value }} }} }}')
+    root = gql.error(f'{{ prices(instruments: ["{PJM_DA}"], {window}) {{ series {{ value }} }} }}')
+    for error in (nested, root):
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        assert "finer than" in error["message"]
+        assert error["extensions"]["errors"][0]["argument"] == "resample"
+
+
 def test_depth_limit(seeded: PriceStore, serve: Callable[..., GraphQLClient]) -> None:
     """The schema has no cycles (the deepest real path is 3), so the default depth of 8
     only bounds documents; a tighter limit shows the rule at work."""

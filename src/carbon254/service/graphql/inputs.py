@@ -6,15 +6,23 @@ one BAD_USER_INPUT error whose `extensions.errors` names each argument.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ...core import InstrumentId, InvalidInstrumentId
-from ..params import Limits
+from ..params import Limits, ParamErrors, check_resample
 from .errors import bad_input
 
-__all__ = ["ArgErrors", "PriceWindow", "instrument_id", "instrument_ids", "price_window"]
+__all__ = [
+    "ArgErrors",
+    "PriceWindow",
+    "check_window_for",
+    "instrument_id",
+    "instrument_ids",
+    "price_window",
+]
 
 
 class ArgErrors:
@@ -106,3 +114,16 @@ def price_window(
             errors.add("peak", "peak applies only with resample")
     errors.raise_if_any()
     return PriceWindow(start, end, as_of, resample, agg or "mean", peak)
+
+
+def check_window_for(instruments: Sequence[str], window: PriceWindow) -> None:
+    """The REST rule for `resample`: no bucket finer than an instrument's own interval,
+    and none for period-priced products (either would mislabel the intervals)."""
+    if window.freq is None:
+        return
+    found = ParamErrors()
+    check_resample(instruments, window.freq, found)
+    errors = ArgErrors()
+    for error in found.errors:
+        errors.add("resample", error["detail"])
+    errors.raise_if_any()

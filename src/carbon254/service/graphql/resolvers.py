@@ -7,7 +7,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from .columns import Series
-from .inputs import price_window
+from .inputs import check_window_for, price_window
 
 if TYPE_CHECKING:
     from strawberry.types import Info
@@ -47,4 +47,5 @@ async def series_for(
     """One instrument's series, read together with every other instrument asking for the
     same window in this request (the prices DataLoader)."""
     window = window_for(info, start, end, as_of, resample, agg, peak)
+    check_window_for([instrument], window)
     return Series(table=await info.context.loaders.prices.load((instrument, window)))

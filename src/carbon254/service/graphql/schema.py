@@ -23,7 +23,7 @@ from ..curves import DEFAULT_MONTHS, MAX_MONTHS, forward_curve
 from .columns import Curve, Series
 from .errors import bad_input, log_errors, not_found
 from .execution import ColumnExecutionContext
-from .inputs import instrument_id, instrument_ids
+from .inputs import check_window_for, instrument_id, instrument_ids
 from .limits import DEFAULT_FIRST, GraphQLLimits, limit_extensions
 from .loaders import store_call
 from .resolvers import window_for
@@ -114,6 +114,7 @@ class Query:
     ) -> list[InstrumentSeries] | None:
         ids = instrument_ids([str(i) for i in instruments], info.context.limits)
         window = window_for(info, start, end, as_of, resample, agg, peak)
+        check_window_for(ids, window)
         rows = await info.context.loaders.instrument.load_many(ids)
         unknown = [i for i, row in zip(ids, rows, strict=True) if row is None]
         if unknown:

@@ -7,6 +7,7 @@ chunk, not a re-encoding.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,9 +84,17 @@ async def run_marked(
 
 
 async def run_capturing(
-    app: ASGIApp, scope: Scope, receive: Receive, send: Send, x_cache: bytes, max_body: int
+    app: ASGIApp,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    x_cache: bytes,
+    max_body: int,
+    on_complete: Callable[[Captured], None] | None = None,
 ) -> Captured:
-    """Run the app, forward its response (marked), and keep a copy up to `max_body`."""
+    """Run the app, forward its response (marked), and keep a copy up to `max_body`.
+    `on_complete` sees the copy once its last chunk arrived, before that chunk is sent:
+    a client that reads slowly holds up the sending, not what was captured."""
     captured = Captured()
 
     async def capturing_send(message: Message) -> None:
@@ -104,6 +113,8 @@ async def run_capturing(
                 captured.chunks.append(body)
             if not message.get("more_body", False) and not captured.overflow:
                 captured.complete = True
+                if on_complete is not None:
+                    on_complete(captured)
         await send(message)
 
     await app(scope, receive, capturing_send)

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ...ingest.events import ChangeFeed, FeedUnavailable
-from .asgi import cacheable, run_capturing, run_marked, send_entry
+from .asgi import Captured, cacheable, run_capturing, run_marked, send_entry
 from .backend import CacheBackend, CachedResponse, CacheUnavailable
 from .keys import CacheRequest, cache_key, describe_request, ttl_seconds
 from .singleflight import SingleFlight
@@ -133,6 +133,16 @@ class ResponseCache:
         future = self._flight.lead(key)
         shared: CachedResponse | None = None
         token: str | None = None
+        computed = False
+
+        def share(captured: Captured) -> None:
+            # Followers take the answer once it is complete, not once this request's
+            # client has read it: a client that stops reading must hold up only itself.
+            nonlocal shared
+            if cacheable(captured):
+                shared = captured.entry()
+                self._flight.share(future, shared)
+
         try:
             token, found = await self._claim(key)
             if found is not None:
@@ -141,12 +151,11 @@ class ResponseCache:
                 await send_entry(send, found, HIT)
                 return
             self._counts["misses"] += 1
-            captured = await run_capturing(app, scope, receive, send, MISS, self.max_body)
-            if cacheable(captured):
-                shared = captured.entry()
+            await run_capturing(app, scope, receive, send, MISS, self.max_body, share)
+            computed = True
         finally:
             self._flight.finish(key, future, shared)
-            if shared is None and token is not None:
+            if token is not None and not (computed and shared is not None):
                 await self._release(key, token)
         if shared is not None and token is not None:
             ttl = ttl_seconds(request, history_ttl=self.history_ttl, live_ttl=self.live_ttl)

@@ -34,6 +34,13 @@ class SingleFlight(Generic[T]):
         self._calls[key] = future
         return future
 
+    @staticmethod
+    def share(future: asyncio.Future[T | None], result: T) -> None:
+        """Hand `result` to the followers now; the key stays registered (so later callers
+        take it too) until `finish`."""
+        if not future.done():
+            future.set_result(result)
+
     def finish(self, key: str, future: asyncio.Future[T | None], result: T | None) -> None:
         """Hand `result` (None: compute yourselves) to the followers; forget the key."""
         if self._calls.get(key) is future:

@@ -229,9 +229,13 @@ def parse_date(text: str | None, param: str, errors: ParamErrors) -> date | None
         return None
 
 
+_NOT_ZONES = frozenset({"localtime", "posixrules"})
+"""Files of a tz database that are not IANA zones: `localtime` is the host's own clock."""
+
+
 @cache
 def _zone_names() -> dict[str, str]:
-    return {name.lower(): name for name in available_timezones()}
+    return {name.lower(): name for name in available_timezones() - _NOT_ZONES}
 
 
 @cache

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from datetime import date
 
 import httpx
 import pytest
@@ -18,6 +19,7 @@ from carbon254.service.auth import require_scope
 from carbon254.service.settings import Settings
 from carbon254.store.base import PriceStore
 
+from ..service_helpers import day_prices
 from .auth_helpers import IdP, add_probe_routes
 
 PROBE = "/api/v1/_probe"
@@ -166,3 +168,25 @@ def test_credentials_in_a_websocket_url_never_reach_the_server_log(
     assert not any(token in line or key[:-2] in line for line in lines), requests
     assert f'"WebSocket {WS_PROBE}?access_token=***"' in requests[0]
     assert "?x=1&api%5Fkey=***" in requests[1]
+
+
+def test_a_cached_answer_is_served_only_past_auth(
+    serve: Callable, new_key: Callable, idp: IdP, store: PriceStore
+) -> None:
+    """The response cache sits inside auth: once an answer is cached, a request without
+    credentials, with bad ones, or without the scope still gets its 401/403, never it."""
+    node = "PJM.RT5.LMP.51288"
+    store.upsert_prices(day_prices(node, date(2025, 10, 15)), source="test")
+    _, base = serve()
+    url = f"{base}/api/v1/prices?instruments={node}&start=2025-10-15T04:00Z&end=2025-10-16T04:00Z"
+    reader = {"X-API-Key": new_key("read")}
+    assert [httpx.get(url, headers=reader).headers["x-cache"] for _ in range(2)] == ["miss", "hit"]
+    refused = {
+        401: [{}, {"X-API-Key": "c254_aaaaaaaa_" + "b" * 43}, {"Authorization": "Bearer x.y.z"}],
+        403: [{"Authorization": f"Bearer {idp.token(())}"}],
+    }
+    for status, attempts in refused.items():
+        for headers in attempts:
+            response = httpx.get(url, headers=headers)
+            assert response.status_code == status, headers
+            assert "x-cache" not in response.headers and "columns" not in response.text

@@ -8,6 +8,7 @@ import csv as csv_module
 import io
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import quote
 
@@ -290,6 +291,23 @@ def test_bad_uploads_list_every_bad_row_and_write_nothing(api: httpx.Client):
     assert _problem(api.post(_url(NODE, "/marks"), json=good), 422)["reason"] == "not-a-hub"
     _problem(api.post(_url("PJM.XX.LMP.HUB", "/marks"), json=good), 422)
     assert api.get(_url(HUB, "/marks"), params={"revisions": "true"}).json()["row_count"] == 0
+
+
+def test_an_upload_waiting_for_the_writer_does_not_stall_the_server(
+    api: httpx.Client, curves_store: PriceStore
+):
+    """The store call of an upload blocks while ingestion holds the writer (PostgreSQL:
+    the advisory lock, for a whole batch); it must wait on a worker thread, not on the
+    event loop that every other request needs."""
+    body = _marks_body(("2027-01", "on", 51.0))
+    with ThreadPoolExecutor(1) as pool:
+        with curves_store._write_lock:  # an ingestion batch holds the writer
+            upload = pool.submit(api.post, _url(HUB, "/marks"), json=body)
+            time.sleep(0.3)  # the upload is now waiting for the writer
+            with httpx.Client(base_url=str(api.base_url), timeout=3.0) as other:
+                assert other.get("/api/v1/instruments").status_code == 200
+            assert not upload.done()
+        assert upload.result(timeout=30).status_code == 201
 
 
 def test_uploads_need_trade_and_record_the_uploader(

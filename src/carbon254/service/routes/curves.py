@@ -19,12 +19,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ...analytics.curves import MAX_MONTHS
 from ...core import InstrumentId, InvalidInstrumentId, Iso
 from ...ingest.events import ChangeEvent
-from ...store.base import UnknownInstrument
+from ...store.base import PriceStore, UnknownInstrument
 from ..curve_uploads import read_upload
 from ..curves import (
     CURVE_PRODUCTS,
@@ -266,7 +267,16 @@ async def post_marks(
     ] = None,
 ) -> Response:
     canonical = _instrument_id(instrument)
-    upload = read_upload(request.headers.get("content-type"), await request.body(), source)
+    body = await request.body()
+    # The store calls block (a write waits for the writer lock, behind a whole ingestion
+    # batch on PostgreSQL): on a worker thread, never on the event loop.
+    return await run_in_threadpool(_store_upload, request, store, canonical, body, source)
+
+
+def _store_upload(
+    request: Request, store: PriceStore, canonical: str, body: bytes, source: str | None
+) -> Response:
+    upload = read_upload(request.headers.get("content-type"), body, source)
     with _unavailable():
         curve_info(store, canonical)  # 404 unknown, 422 not a hub / not energy
     principal = getattr(request.state, "principal", None)
@@ -277,7 +287,7 @@ async def post_marks(
     )
     if result.changed:
         _announce(request, canonical, result.version, result.committed_at)
-    body = {
+    answer = {
         "instrument": canonical,
         "version": result.version,
         "committed_at": iso_z(result.committed_at),
@@ -288,7 +298,7 @@ async def post_marks(
         "rows_superseded": result.rows_superseded,
         "rows_unchanged": result.rows_unchanged,
     }
-    return Response(orjson.dumps(body), 201 if result.changed else 200, media_type=JSON)
+    return Response(orjson.dumps(answer), 201 if result.changed else 200, media_type=JSON)
 
 
 def _announce(request: Request, instrument: str, version: int, at: datetime) -> None:

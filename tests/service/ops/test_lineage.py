@@ -103,6 +103,8 @@ def test_job_runs_filtered_by_job_and_status(backend_store: PriceStore, serve: S
         ("/api/v1/jobs", {"since": "1900-01-01"}, ["since"]),
         ("/api/v1/batches", {"limit": 0}, ["limit"]),
         ("/api/v1/batches", {"limit": "many"}, ["limit"]),
+        ("/api/v1/batches", {"limit": 10**20}, ["limit"]),  # past 64 bits: still a 422
+        ("/api/v1/jobs", {"limit": -(10**30)}, ["limit"]),
         ("/api/v1/batches", {"source": " "}, ["source"]),
         ("/api/v1/batches", {"source": "a\x00b"}, ["source"]),
     ],

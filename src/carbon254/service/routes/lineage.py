@@ -103,7 +103,9 @@ def check_name(text: str | None, param: str, errors: ParamErrors) -> str | None:
 
 def check_limit(limit: int, errors: ParamErrors) -> None:
     if not 1 <= limit <= MAX_LIMIT:
-        errors.add("limit", f"limit must be 1-{MAX_LIMIT}, got {limit}", value=limit)
+        # A problem body is JSON: an integer past 64 bits goes back as its text.
+        value = limit if -(2**63) <= limit < 2**63 else str(limit)
+        errors.add("limit", f"limit must be 1-{MAX_LIMIT}, got {limit}", value=value)
 
 
 def check_since(text: str | None, errors: ParamErrors) -> datetime | None:

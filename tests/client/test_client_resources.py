@@ -130,6 +130,11 @@ def test_curve_errors_are_typed(client: carbon254.Client) -> None:
     with pytest.raises(carbon254.ValidationError) as caught:
         client.upload_marks(HUB, [{"month": "2027-13", "peak": "on", "price": 1.0}])
     assert caught.value.errors
+    # A gap in a desk's DataFrame (NaN) is the server's per-row refusal, not a JSON error.
+    gappy = pd.DataFrame({"month": ["2027-01", "2027-02"], "peak": "on", "price": [50.0, None]})
+    with pytest.raises(carbon254.ValidationError) as caught:
+        client.upload_marks(HUB, gappy)
+    assert [(e["row"], e["field"]) for e in caught.value.errors] == [(2, "price")]
 
 
 def test_completeness(client: carbon254.Client, base_url: str) -> None:

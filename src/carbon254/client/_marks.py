@@ -4,6 +4,7 @@ shapes them into its JSON body (`{"marks": [{"month": "2027-01", ...}]}`)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -24,7 +25,11 @@ def month(value: object) -> str:
 
 def _number(value: object) -> object:
     # numpy scalars become floats; anything else goes as it is, for the server to judge.
-    return float(value) if hasattr(value, "__float__") and not isinstance(value, str) else value
+    if not hasattr(value, "__float__") or isinstance(value, str):
+        return value
+    number = float(value)  # type: ignore[arg-type]
+    # JSON has no NaN or infinity: send those as text, which the server refuses by row.
+    return number if math.isfinite(number) else str(number)
 
 
 def mark_rows(marks: object) -> list[dict[str, Any]]:

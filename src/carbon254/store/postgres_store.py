@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import io
 import threading
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
 
 import numpy as np
 import psycopg
@@ -22,6 +24,8 @@ from ._sql import now_utc
 from ._sqlstore import SqlStore
 
 __all__ = ["PostgresStore"]
+
+T = TypeVar("T")
 
 _WRITER_LOCK = 0x0C254  # advisory lock id serializing writers across processes
 _PG_TYPES = {
@@ -107,8 +111,19 @@ class PostgresStore(SqlStore):
     def _execute(self, sql: str) -> None:
         self._write_con().execute(sql)  # type: ignore[arg-type]
 
+    def _read(self, run: Callable[[psycopg.Connection], T]) -> T:
+        """`run` a read on this thread's reader; once more on a new connection if the
+        server had dropped that one (a restart). Reads only: they are safe to repeat."""
+        con = self._reader()
+        try:
+            return run(con)
+        except psycopg.OperationalError:
+            if con is self._con or not con.closed:
+                raise
+            return run(self._reader())
+
     def _scalar(self, sql: str) -> object:
-        row = self._reader().execute(sql).fetchone()  # type: ignore[arg-type]
+        row = self._read(lambda con: con.execute(sql).fetchone())  # type: ignore[arg-type]
         return None if row is None else row[0]
 
     def _autocommit(self, sql: str) -> list[tuple]:
@@ -118,14 +133,17 @@ class PostgresStore(SqlStore):
         return cursor.fetchall() if cursor.description else []
 
     def _fetch(self, sql: str, schema: pa.Schema) -> pa.Table:
-        sink = io.BytesIO()
-        with self._reader().cursor().copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:  # type: ignore[arg-type]
-            for block in copy:
-                sink.write(block)
+        def copy_out(con: psycopg.Connection) -> bytes:
+            sink = io.BytesIO()
+            with con.cursor().copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:  # type: ignore[arg-type]
+                for block in copy:
+                    sink.write(block)
+            return sink.getvalue()
+
+        data = self._read(copy_out)
         read_types = {
             f.name: pa.int64() if pa.types.is_timestamp(f.type) else f.type for f in schema
         }
-        data = sink.getvalue()
         if not data:
             return schema.empty_table()
         table = pacsv.read_csv(

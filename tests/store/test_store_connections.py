@@ -94,3 +94,12 @@ def test_a_postgres_store_outlives_a_server_restart(store_url: str) -> None:
         assert result.rows_revised == 24
         _drop_sessions(store)
         assert store.batches(limit=1).to_pylist()[0]["source"] == "again"
+
+
+@pytest.mark.parametrize("store_url", ["postgres"], indirect=True)
+def test_a_closed_postgres_store_does_not_reconnect_its_writer(store_url: str) -> None:
+    store = open_store(store_url)
+    store.close()
+    with pytest.raises(psycopg.OperationalError, match="closed"):
+        store.upsert_prices(day_prices(PJM_DA, "PJM", DAY), source="after close")
+    assert store._con.closed  # type: ignore[attr-defined]

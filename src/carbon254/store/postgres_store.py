@@ -73,6 +73,7 @@ class PostgresStore(SqlStore):
         self._partitions: set[str] = set()
         self._new_partitions: set[str] = set()  # created by the open transaction
         self._in_tx = False
+        self._closed = False
 
     @staticmethod
     def _connect_url(url: str, autocommit: bool) -> psycopg.Connection:
@@ -85,8 +86,9 @@ class PostgresStore(SqlStore):
 
     def _write_con(self) -> psycopg.Connection:
         """The write connection, replaced if the server dropped it (a restart) while no
-        transaction was open on it; inside one, the failure is that transaction's."""
-        if self._con.closed and not self._in_tx:
+        transaction was open on it; inside one, the failure is that transaction's. A
+        store closed by its owner stays closed."""
+        if self._con.closed and not self._in_tx and not self._closed:
             self._con = self._connect(autocommit=True)
         return self._con
 
@@ -101,6 +103,7 @@ class PostgresStore(SqlStore):
         return con
 
     def close(self) -> None:
+        self._closed = True
         with self._readers_lock:
             readers, self._readers = self._readers, []
         for con in [*readers, self._con]:

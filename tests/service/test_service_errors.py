@@ -177,3 +177,11 @@ def test_a_page_over_the_row_limit_is_a_422(
     spread = {"hub": PJM_DA, "nodes": PJM_DA, **DAY}
     body = _problem(httpx.get(f"{base}/api/v1/spreads", params=spread), 422)
     assert "more than 10 rows" in body["detail"] and "narrow" in body["detail"]
+
+
+def test_problem_body_with_an_integer_past_64_bits_is_still_a_problem() -> None:
+    from carbon254.service.problems import Problem, problem_response
+
+    response = problem_response(Problem(422, "limit is too large", value=10**20))
+    assert response.status_code == 422
+    assert b'"value":100000000000000000000' in response.body

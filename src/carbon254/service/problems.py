@@ -7,6 +7,7 @@ into problem bodies, and any unexpected exception into a bare 500 with no traceb
 
 from __future__ import annotations
 
+import json
 import logging
 from http import HTTPStatus
 from typing import Any
@@ -80,9 +81,16 @@ def problem_response(problem: Problem, instance: str | None = None) -> Response:
     if instance is not None:
         body["instance"] = instance
     body.update(problem.extensions)
-    return Response(
-        orjson.dumps(body), problem.status, headers=problem.headers, media_type=PROBLEM_JSON
-    )
+    return Response(_dumps(body), problem.status, headers=problem.headers, media_type=PROBLEM_JSON)
+
+
+def _dumps(body: dict[str, Any]) -> bytes:
+    """orjson, or the standard library for what orjson refuses (integers past 64 bits
+    echoed from a bad parameter): describing bad input must never fail itself."""
+    try:
+        return orjson.dumps(body)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(body, default=str, separators=(",", ":")).encode()
 
 
 async def _on_problem(request: Request, exc: Exception) -> Response:

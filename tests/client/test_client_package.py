@@ -197,3 +197,15 @@ def test_rows_index_and_iterate_as_models() -> None:
     assert [r.status for r in rows] == ["ok", "degraded"] and rows[0:1][0].store == "duckdb"
     with pytest.raises(IndexError):
         rows[2]
+
+
+@respx.mock
+def test_a_repeated_link_without_a_cursor_stops_the_loop() -> None:
+    respx.get(f"{URL}/api/v1/prices").respond(
+        200, json={"row_count": 0, "columns": {}}, headers={"Link": '</api/v1/prices>; rel="next"'}
+    )
+    with (
+        carbon254.Client(URL, wire="json") as client,
+        pytest.raises(carbon254.Carbon254Error, match="repeated next page"),
+    ):
+        client.prices("PJM.DA.LMP.1", "2024-01-01", "2024-01-02")

@@ -213,3 +213,17 @@ def test_async_read_timeout_on_a_silent_server() -> None:
     with silent_server() as (url, accepted), pytest.raises(carbon254.Timeout):
         asyncio.run(main())
     assert len(accepted) == 2
+
+
+@respx.mock
+@pytest.mark.parametrize("error", [httpx.ReadError, httpx.WriteError])
+def test_a_reset_connection_is_retried_for_idempotent_requests_only(error: type) -> None:
+    route = respx.get(HEALTH)
+    route.side_effect = [error("connection reset by peer"), httpx.Response(200, json=OK)]
+    client, waits = _client()
+    assert client.health().status == "ok"
+    assert route.call_count == 2 and len(waits) == 1
+    failing = respx.post(f"{URL}/api/v1/other").mock(side_effect=error("reset"))
+    with pytest.raises(carbon254.TransportError):
+        client._run(Call("POST", "/api/v1/other", lambda r: r))
+    assert failing.call_count == 1

@@ -94,6 +94,9 @@ class Paged(Generic[F]):
         cursor = page.next_cursor
         if not cursor:
             if page.next_url:  # a Link without a cursor parameter: follow it as given
+                if page.next_url in seen:
+                    raise Carbon254Error(f"the server repeated next page {page.next_url!r}")
+                seen.add(page.next_url)
                 return replace(call, path=page.next_url, params=())
             return None
         if cursor in seen:

@@ -23,9 +23,13 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 RETRY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Failures where the request certainly or very likely never reached a handler that acted
 # on it, or where the server just did not answer in time; safe for idempotent methods.
+# A reset keep-alive connection surfaces as ReadError/WriteError: retrying an idempotent
+# request on a fresh connection is what a browser would do.
 _RETRY_EXCEPTIONS: tuple[type[Exception], ...] = (
     httpx.TimeoutException,
     httpx.ConnectError,
+    httpx.ReadError,
+    httpx.WriteError,
     httpx.RemoteProtocolError,
 )
 

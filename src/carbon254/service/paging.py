@@ -63,6 +63,13 @@ def read_page(store: PriceStore, spec: SeriesSpec, *, limit: int, after: Positio
     want = limit + 1  # one row more than the page tells whether another page follows
     parts: list[pa.Table] = []
     got, k = 0, 0
+    if len(tasks) == 1:
+        # One instrument: its ordered read stops at `want` rows by itself (the store's
+        # LIMIT; a year of buckets at most when resampled), so no bounds, no catalogue
+        # read (a third of the store time of a node-day request).
+        instrument, lo = tasks[0]
+        parts.append(walk.fetch([instrument], lo, spec.end, want))
+        got, k = parts[0].num_rows, 1
     while k < len(tasks) and got < want:
         room = want - got
         instrument, lo = tasks[k]
@@ -103,9 +110,16 @@ class _Walk:
         self.spec = spec
         self.schema = RESAMPLE_SCHEMA if spec.resample else PRICE_SCHEMA
         self.step = RESAMPLE_STEPS.get(spec.resample or "")
-        catalogue = store.instruments(instruments=list(spec.instruments)).to_pylist()
-        self.spans = {r["instrument"]: (r["first_interval"], r["last_interval"]) for r in catalogue}
-        self.ids = {r["instrument"]: InstrumentId.parse(r["instrument"]) for r in catalogue}
+        self.ids = {i: InstrumentId.parse(i) for i in spec.instruments}
+        self._spans: dict[str, tuple[datetime | None, datetime | None]] | None = None
+
+    @property
+    def spans(self) -> dict[str, tuple[datetime | None, datetime | None]]:
+        """First and last stored interval per instrument (read once, when a bound is)."""
+        if self._spans is None:
+            rows = self.store.instruments(instruments=list(self.spec.instruments)).to_pylist()
+            self._spans = {r["instrument"]: (r["first_interval"], r["last_interval"]) for r in rows}
+        return self._spans
 
     # -- how many rows, and where windows end ------------------------------------------
     def bound(self, instrument: str, lo: datetime, hi: datetime) -> int | None:

@@ -51,7 +51,10 @@ class Frame:
 
     def to_pandas(self, **kwargs: Any) -> pandas.DataFrame:
         """A pandas DataFrame; times are tz-aware (`datetime64[us, UTC]`, or the market's
-        zone for local-time columns). Keyword arguments go to `pyarrow.Table.to_pandas`."""
+        zone for local-time columns). Keyword arguments go to `pyarrow.Table.to_pandas`;
+        by default each column keeps its own block (`split_blocks=True`), which skips
+        pandas' consolidation copy: about half the conversion time of a price page."""
+        kwargs.setdefault("split_blocks", True)
         return self._table.to_pandas(**kwargs)
 
     def to_polars(self) -> polars.DataFrame:

@@ -79,7 +79,8 @@ def _free_port() -> int:
 
 
 def test_demo_load_then_serve_end_to_end(tmp_path: Path) -> None:
-    """Data in (demo load) → store (DuckDB file) → out over HTTP (serve)."""
+    """Data in (demo load) → store (DuckDB file) → out over HTTP (serve), as `make run`
+    does it: authentication off for the demo, and the server says so loudly."""
     args = ("demo", "load", "--days", "3", "--nodes", "12", "--start", "2025-11-01")
     loaded = run(*args, data_dir=tmp_path)
     assert loaded.returncode == 0, loaded.stderr
@@ -88,7 +89,7 @@ def test_demo_load_then_serve_end_to_end(tmp_path: Path) -> None:
     assert "skipped" in again.stdout
 
     port = _free_port()
-    env = os.environ | {"CARBON254_DATA_DIR": str(tmp_path)}
+    env = os.environ | {"CARBON254_DATA_DIR": str(tmp_path), "CARBON254_AUTH": "off"}
     server = subprocess.Popen(
         [*CLI, "serve", "--port", str(port), "--log-level", "warning", "--no-scheduler"],
         env=env,
@@ -129,6 +130,37 @@ def test_demo_load_then_serve_end_to_end(tmp_path: Path) -> None:
         out, err = server.communicate(timeout=20)
     assert f"http://localhost:{port}" in out
     assert server.returncode == 0, err
+    assert "authentication is OFF (CARBON254_AUTH=off): demo only" in err
+
+
+def test_serve_has_authentication_on_unless_told(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "CARBON254_AUTH"}
+    env["CARBON254_DATA_DIR"] = str(tmp_path)
+    server = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port), "--log-level", "warning", "--no-scheduler"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("server did not come up")
+        refused = httpx.get(f"{base}/api/v1/instruments", timeout=10)
+        assert refused.status_code == 401
+        assert refused.headers["www-authenticate"].startswith("Bearer")
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, err = server.communicate(timeout=20)
+    assert "authentication is OFF" not in err
 
 
 def test_a_locked_duckdb_file_is_a_one_line_error(tmp_path: Path) -> None:

@@ -78,6 +78,26 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _serve(port: int, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    """`carbon254 serve` in a child process, once its /health answers."""
+    server = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port), "--log-level", "warning", "--no-scheduler"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return server, base
+        except httpx.TransportError:
+            time.sleep(0.1)
+    server.kill()
+    pytest.fail(f"server did not come up: {server.communicate(timeout=10)[1][-2000:]}")
+
+
 def test_demo_load_then_serve_end_to_end(tmp_path: Path) -> None:
     """Data in (demo load) → store (DuckDB file) → out over HTTP (serve), as `make run`
     does it: authentication off for the demo, and the server says so loudly."""
@@ -90,23 +110,8 @@ def test_demo_load_then_serve_end_to_end(tmp_path: Path) -> None:
 
     port = _free_port()
     env = os.environ | {"CARBON254_DATA_DIR": str(tmp_path), "CARBON254_AUTH": "off"}
-    server = subprocess.Popen(
-        [*CLI, "serve", "--port", str(port), "--log-level", "warning", "--no-scheduler"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, base = _serve(port, env)
     try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("server did not come up")
         hub = "PJM.DA.LMP.51288"
         # 2025-11-02 is the fall-back day: 25 hours, 04:00Z to 05:00Z next day.
         params = {
@@ -134,26 +139,10 @@ def test_demo_load_then_serve_end_to_end(tmp_path: Path) -> None:
 
 
 def test_serve_has_authentication_on_unless_told(tmp_path: Path) -> None:
-    port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "CARBON254_AUTH"}
     env["CARBON254_DATA_DIR"] = str(tmp_path)
-    server = subprocess.Popen(
-        [*CLI, "serve", "--port", str(port), "--log-level", "warning", "--no-scheduler"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, base = _serve(_free_port(), env)
     try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("server did not come up")
         refused = httpx.get(f"{base}/api/v1/instruments", timeout=10)
         assert refused.status_code == 401
         assert refused.headers["www-authenticate"].startswith("Bearer")

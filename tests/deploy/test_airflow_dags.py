@@ -164,6 +164,7 @@ import json, sys
 for name in ("fastapi", "uvicorn", "starlette", "airflow"):
     sys.modules[name] = None  # any import of these now raises ImportError
 import carbon254.ingest.jobs, carbon254.store
+import carbon254.ingest._redis_feed  # jobs announce batches to the API's cache through Redis
 from carbon254.connectors.registry import all_datasets
 names = sorted(d.name for d in all_datasets())
 print(json.dumps({"datasets": names, "service": "carbon254.service" in sys.modules}))

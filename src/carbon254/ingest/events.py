@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import threading
@@ -28,8 +29,6 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, NamedTuple
-
-import orjson
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -78,7 +77,7 @@ class ChangeEvent:
     at: datetime = field(default_factory=_now)
 
     def to_json(self) -> bytes:
-        return orjson.dumps(
+        return _dumps(
             {
                 "instruments": list(self.instruments),
                 "dataset": self.dataset,
@@ -89,7 +88,7 @@ class ChangeEvent:
 
     @classmethod
     def from_json(cls, data: bytes | str) -> ChangeEvent:
-        body = orjson.loads(data)
+        body = json.loads(data)
         return cls(
             instruments=tuple(body["instruments"]),
             dataset=body.get("dataset"),
@@ -229,3 +228,9 @@ def announce_prices(table: pa.Table, *, dataset: str | None, batch_id: int | Non
             log.warning(
                 "change feed: could not announce batch %s of %s: %s", batch_id, dataset, exc
             )
+
+
+def _dumps(body: dict) -> bytes:
+    # The standard library, not orjson: ingestion also runs in the Airflow environment,
+    # which carries only what the jobs need.
+    return json.dumps(body, separators=(",", ":")).encode()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
 import pyarrow as pa
 
+from carbon254.ingest import events
 from carbon254.service import create_app
 from carbon254.service.settings import Settings
 from carbon254.store.base import PriceStore
@@ -78,3 +80,22 @@ def test_borrowed_store_stays_open(store: PriceStore) -> None:
     with run_server(create_app(store, settings=Settings(auth=False))) as base:
         assert httpx.get(f"{base}/health").status_code == 200
     assert store.status().schema_version >= 1  # still usable
+
+
+def test_an_app_withdraws_its_feed_as_the_default_when_it_stops() -> None:
+    class _NoStore:
+        def close(self) -> None: ...
+
+    first = create_app(_NoStore(), settings=Settings(auth=False))  # type: ignore[arg-type]
+    assert events.default_change_feed() is first.state.changes
+    second = create_app(_NoStore(), settings=Settings(auth=False))  # type: ignore[arg-type]
+
+    async def run_lifespan(app) -> None:
+        async with app.router.lifespan_context(app):
+            pass
+
+    asyncio.run(run_lifespan(first))  # not the default any more: leaves the second alone
+    assert events.default_change_feed() is second.state.changes
+    asyncio.run(run_lifespan(second))
+    assert events.default_change_feed() is not second.state.changes
+    events.set_default_change_feed(None)

@@ -198,11 +198,18 @@ def default_change_feed() -> ChangeFeed:
         return _default
 
 
-def set_default_change_feed(feed: ChangeFeed | None) -> None:
-    """Install `feed` as the process's feed (the API does, so both sides share one)."""
+def set_default_change_feed(
+    feed: ChangeFeed | None, *, replacing: ChangeFeed | None = None
+) -> None:
+    """Install `feed` as the process's feed (the API does, so both sides share one).
+
+    With `replacing`, only if that feed is still the default: an application that closes
+    its feed withdraws it without undoing what another application installed since.
+    """
     global _default
     with _default_lock:
-        _default = feed
+        if replacing is None or _default is replacing:
+            _default = feed
 
 
 _last_failure_log = -float("inf")

@@ -69,6 +69,7 @@ def create_app(
         finally:
             if owns_feed:
                 feed.close()
+                set_default_change_feed(None, replacing=feed)  # ingestion opens its own
             if owns_store:
                 store.close()
 
